@@ -1,0 +1,48 @@
+# powerflow_nb: every target creates and uses the project virtual environment `.venv`.
+# `make run` runs the main job, `make test` the whole test suite (what CI runs).
+SHELL := /bin/bash
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+PY := $(VENV)/bin/python
+PIP := $(PY) -m pip
+# A CPU build of torch (the wheel lies on local disk on our machines). GPU users: see README.
+TORCH_SPEC ?= torch==2.13.0
+LAB_PORT ?= 8888
+LAB_TOKEN ?= $(shell $(PYTHON) -c 'import secrets; print(secrets.token_hex(16))')
+
+.PHONY: venv run test test-slow lab docs bench export readme help
+
+help:  ## list the targets
+	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*##/\t/'
+
+$(VENV)/.installed: pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PIP) install -q --upgrade pip
+	$(PIP) install -q "$(TORCH_SPEC)"
+	$(PIP) install -q -e '.[dev]'
+	touch $@
+
+venv: $(VENV)/.installed  ## create .venv and install the project with its dev tools
+
+run: venv  ## the main job (embedded default config, 2-core CPU friendly)
+	$(VENV)/bin/powerflow demo
+
+test: venv  ## the whole default test suite (CI runs this)
+	$(PY) -m pytest -q
+
+test-slow: venv  ## the default suite plus the slow experiments
+	$(PY) -m pytest -q --runslow
+
+lab: venv  ## JupyterLab on 127.0.0.1 with a token, opened on the notebooks
+	@echo "JupyterLab: http://127.0.0.1:$(LAB_PORT)/lab?token=$(LAB_TOKEN)"
+	$(VENV)/bin/jupyter lab --no-browser --allow-root --ip 127.0.0.1 --port $(LAB_PORT) \
+	  --ServerApp.root_dir=nbs --IdentityProvider.token=$(LAB_TOKEN)
+
+bench: venv  ## speed benchmarks (tables of ratios against a baseline measured in the same run)
+	for f in benchmarks/bench_*.py; do $(PY) $$f || exit 1; done
+
+export: venv  ## notebooks -> library, clean notebooks, README.md from nbs/index.ipynb
+	$(VENV)/bin/nbdev-export && $(VENV)/bin/nbdev-clean && $(MAKE) readme
+
+readme: venv  ## README.md from nbs/index.ipynb (nbdev-readme needs Quarto; nbconvert does not)
+	$(VENV)/bin/jupyter nbconvert --to markdown nbs/index.ipynb --output-dir . --output README --log-level WARN
