@@ -15,6 +15,7 @@ COMMANDS = {
     # name: (module, function, one-line help)
     # later notebooks add their commands here
     'demo':      ('powerflow_nb.toy', 'demo_main', 'the main job: the alpha-power target of the toy base model, printed and charted'),
+    'docs':      ('powerflow_nb.docs', 'docs_main', 'build the documentation site from the notebooks, offline (Sphinx, or Quarto if installed)'),
 }
 
 # %% ../nbs/99_cli.ipynb #8e74252d
