@@ -16,6 +16,7 @@ COMMANDS = {
     # later notebooks add their commands here
     'demo':      ('powerflow_nb.toy', 'demo_main', 'the main job: the alpha-power target of the toy base model, printed and charted'),
     'docs':      ('powerflow_nb.docs', 'docs_main', 'build the documentation site from the notebooks, offline (Sphinx, or Quarto if installed)'),
+    'creativity-sweep': ('powerflow_nb.creativity', 'creativity_sweep_main', 'sample SmolLM2-135M-Instruct across temperatures on creative prompts; quality and diversity metrics to JSON'),
 }
 
 # %% ../nbs/99_cli.ipynb #8e74252d
