@@ -17,6 +17,8 @@ COMMANDS = {
     'demo':      ('powerflow_nb.toy', 'demo_main', 'the main job: the alpha-power target of the toy base model, printed and charted'),
     'docs':      ('powerflow_nb.docs', 'docs_main', 'build the documentation site from the notebooks, offline (Sphinx, or Quarto if installed)'),
     'creativity-sweep': ('powerflow_nb.creativity', 'creativity_sweep_main', 'sample SmolLM2-135M-Instruct across temperatures on creative prompts; quality and diversity metrics to JSON'),
+    'train':     ('powerflow_nb.trainer', 'train_main', 'fine-tune a model toward p_base^alpha (PowerFlow) or another objective: --config FILE [key=value ...]'),
+    'eval':      ('powerflow_nb.eval', 'eval_main', 'avg@k, unbiased pass@k and mean length of a model: --model PATH --k 8'),
 }
 
 # %% ../nbs/99_cli.ipynb #8e74252d
