@@ -19,6 +19,7 @@ COMMANDS = {
     'creativity-sweep': ('powerflow_nb.creativity', 'creativity_sweep_main', 'sample SmolLM2-135M-Instruct across temperatures on creative prompts; quality and diversity metrics to JSON'),
     'train':     ('powerflow_nb.trainer', 'train_main', 'fine-tune a model toward p_base^alpha (PowerFlow) or another objective: --config FILE [key=value ...]'),
     'eval':      ('powerflow_nb.eval', 'eval_main', 'avg@k, unbiased pass@k and mean length of a model: --model PATH --k 8'),
+    'toy-sweep': ('powerflow_nb.lab', 'sweep_main', 'train every objective over an alpha grid on an exact toy; JSONL results plus Vega-Lite/PNG/HTML chart'),
 }
 
 # %% ../nbs/99_cli.ipynb #8e74252d
