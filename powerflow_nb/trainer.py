@@ -10,7 +10,7 @@ __all__ = ['TrainConfig', 'validate', 'check_resume', 'load_prompts', 'read_prom
            'group_normalised', 'grpo_loss', 'importance_weight', 'objective_loss', 'LogZ', 'make_logz', 'Trainer',
            'train', 'train_main']
 
-# %% ../nbs/06_trainer.ipynb #993b2eed
+# %% ../nbs/06_trainer.ipynb #bbb6eb15
 import dataclasses, hashlib, json, math, os, random, shutil, sys, time, argparse, contextlib, copy
 from dataclasses import dataclass, field, fields, asdict
 from pathlib import Path
@@ -20,7 +20,7 @@ import numpy as np
 import torch
 import yaml
 
-# %% ../nbs/06_trainer.ipynb #42240650
+# %% ../nbs/06_trainer.ipynb #d667ae15
 def _f(default, help, choices=None):
     "A dataclass field with its documentation (and allowed values) attached."
     return field(default=default, metadata={'help': help, 'choices': choices})
@@ -30,7 +30,7 @@ class TrainConfig:
     "Every knob of a training run. `TrainConfig.load(yaml_path, overrides)`; `print(cfg.describe())` documents it."
     # --- model
     model: str = _f('tinylm', "policy/base model: 'tinylm' (shipped in data/tinylm), 'smollm2' (SmolLM2-135M-Instruct), "
-                    "or a local Hugging Face folder")
+                    "a local Hugging Face folder, or 'hf:ORG/NAME' (downloaded from the hub)")
     lora: bool = _f(False, "train LoRA adapters (PEFT) instead of all weights; the base model is then the same network "
                     "with adapters disabled (no second copy in memory)")
     lora_r: int = _f(16, "LoRA rank")
@@ -44,6 +44,8 @@ class TrainConfig:
     min_digits: int = _f(1, "addition task: fewest digits per operand")
     max_digits: int = _f(5, "addition task: most digits per operand")
     data_seed: int = _f(1234, "seed of the generated prompt set (the eval set uses another seed)")
+    check: str = _f('auto', "checker behind the accuracy monitor (never in the loss): 'auto' (addition: its exact checker; "
+                    "a file whose rows all have an 'answer': math_verify), 'none', or a powerflow_nb.answers checker name")
     max_prompt_tokens: int = _f(512, "longest allowed prompt in tokens; longer prompts are an error, not truncated")
     # --- objective
     objective: str = _f('powerflow', "loss name from powerflow_nb.objectives.get_objective (powerflow, tb_traj, rl_traj, "
@@ -56,6 +58,8 @@ class TrainConfig:
                    choices=['mlp', 'scalar', 'table', 'group'])
     logz_lr: float = _f(1e-2, "learning rate of the log Z' module (typically 10-100x the policy's)")
     logz_init: float = _f(0.0, "initial log Z' (bias of the head / value of scalar and table)")
+    logz_warm_start: bool = _f(True, "before the first update, set log Z' to the first batch's loss-minimising constant "
+                               "(-mean residual at log Z' = 0): a far-off log Z' biases the policy gradient until it catches up")
     iw: str = _f('token_mean', "importance weight pi/pi_old: 'token_mean' (exp of the mean per-token log-ratio) or "
                  "'sequence' (exp of the summed log-ratio)", choices=['token_mean', 'sequence'])
     clip_eps: float = _f(0.2, "importance weight clipped to [1-eps, 1+eps] (and detached)")
@@ -90,9 +94,9 @@ class TrainConfig:
     progress: bool = _f(True, "show a tqdm progress bar")
 
     # fields that do not change the numbers: a checkpoint may be resumed with different values
-    _NOT_HASHED = ('out_dir', 'save_every', 'keep_last', 'resume', 'progress', 'threads')
+    _NOT_HASHED = ('out_dir', 'save_every', 'keep_last', 'resume', 'progress', 'threads', 'check')
 
-# %% ../nbs/06_trainer.ipynb #fe77c015
+# %% ../nbs/06_trainer.ipynb #5a99afbb
 _TYPES = {'int': int, 'float': float, 'bool': bool, 'str': str}
 
 def _coerce(name, value):
@@ -152,13 +156,13 @@ TrainConfig.describe = _describe
 TrainConfig.hash = _config_hash
 TrainConfig.to_dict = lambda self: asdict(self)
 
-# %% ../nbs/06_trainer.ipynb #fab20b60
+# %% ../nbs/06_trainer.ipynb #5e21cbe9
 def _objective_names():
     from powerflow_nb import objectives
     names = getattr(objectives, 'OBJECTIVES', None)
     return sorted(names) if names is not None else ['powerflow', 'tb_traj', 'rl_traj', 'tb_token', 'rl_token']
 
-def validate(cfg: TrainConfig):
+def validate(cfg: TrainConfig, model_given=False):
     "Raise ValueError with the fix for every problem visible from the config alone."
     if not (isinstance(cfg.alpha, (int, float)) and math.isfinite(cfg.alpha) and cfg.alpha > 0):
         raise ValueError(f"alpha must be a finite number > 0 (4 sharpens for reasoning, 0.5 flattens), got {cfg.alpha}")
@@ -176,8 +180,10 @@ def validate(cfg: TrainConfig):
         try: get_objective(cfg.objective)
         except (KeyError, ValueError) as e:
             raise ValueError(f"unknown objective {cfg.objective!r}; choose one of {_objective_names() + ['grpo']}") from e
-    if cfg.model not in ('tinylm', 'smollm2') and not Path(cfg.model).exists():
-        raise ValueError(f"model path {cfg.model!r} does not exist: give a local Hugging Face folder, 'tinylm' or 'smollm2'")
+    if not model_given and cfg.model not in ('tinylm', 'smollm2') and not cfg.model.startswith('hf:') \
+            and not Path(cfg.model).exists():
+        raise ValueError(f"model path {cfg.model!r} does not exist: give a local Hugging Face folder, 'tinylm', "
+                         f"'smollm2', or 'hf:ORG/NAME' to download from the Hugging Face hub")
     if cfg.prompts != 'addition' and not Path(cfg.prompts).exists():
         raise ValueError(f"prompt file {cfg.prompts!r} does not exist (or use prompts=addition)")
     check_resume(cfg)
@@ -194,7 +200,7 @@ def check_resume(cfg):
                          f"restore those values, or pass resume=false to start over.")
     return ck
 
-# %% ../nbs/06_trainer.ipynb #a3104c45
+# %% ../nbs/06_trainer.ipynb #d9959f74
 def load_prompts(cfg) -> list[dict]:
     "The training prompt rows of `cfg` (generated addition problems or a JSONL file), validated."
     if cfg.prompts == 'addition':
@@ -232,7 +238,7 @@ def check_prompt_lengths(rows, tokenizer, max_prompt_tokens, max_new_tokens, con
                          f"{context} tokens: lower max_new_tokens or drop the long prompts")
     return lens
 
-# %% ../nbs/06_trainer.ipynb #625cbe83
+# %% ../nbs/06_trainer.ipynb #fa9b9218
 def _fsync_tree(path):
     for p in sorted(Path(path).rglob('*')) + [Path(path)]:
         fd = os.open(p, os.O_RDONLY)
@@ -259,7 +265,7 @@ def atomic_dir(final: Path, write: Callable[[Path], None], is_main=True, barrier
         _fsync_tree(final.parent)
     barrier()
 
-# %% ../nbs/06_trainer.ipynb #3448e4b0
+# %% ../nbs/06_trainer.ipynb #930bad41
 def select_prompts(ro, idx):
     "The sub-rollout holding the groups of prompts `idx` (indices into ro.prompts), re-indexed from 0."
     idx = list(idx)
@@ -304,7 +310,7 @@ def grpo_loss(logp, lengths, reward, prompt_index, weights=None):
     w = torch.ones_like(adv) if weights is None else weights
     return -(w * adv * logp / lengths.float()).mean()
 
-# %% ../nbs/06_trainer.ipynb #176542c0
+# %% ../nbs/06_trainer.ipynb #c0e812aa
 def importance_weight(logp, old_logp, lengths, mode='token_mean', eps=0.2):
     "stopgrad(clip(pi/pi_old, 1-eps, 1+eps)), per sequence or from the mean per-token log-ratio."
     from powerflow_nb.objectives import importance_weights
@@ -336,7 +342,7 @@ def make_logz(cfg, model, n_rows) -> LogZ:
           'mlp': dict(d_model=model.config.hidden_size, init=cfg.logz_init), 'group': {}}[cfg.logz]
     return LogZ(cfg.logz, make_log_z(cfg.logz, **kw))
 
-# %% ../nbs/06_trainer.ipynb #3959069c
+# %% ../nbs/06_trainer.ipynb #ed6c4f5e
 def _load_model(cfg, model=None, tokenizer=None):
     if model is not None: return model, tokenizer
     if cfg.model == 'tinylm':
@@ -346,8 +352,10 @@ def _load_model(cfg, model=None, tokenizer=None):
         from powerflow_nb.smollm import load_smollm2
         return load_smollm2()
     from transformers import AutoModelForCausalLM, AutoTokenizer
-    tok = AutoTokenizer.from_pretrained(cfg.model)
-    return AutoModelForCausalLM.from_pretrained(cfg.model, dtype=torch.float32), tok
+    name = cfg.model[3:] if cfg.model.startswith('hf:') else cfg.model
+    tok = AutoTokenizer.from_pretrained(name)
+    if tok.padding_side != 'left': tok.padding_side = 'left'
+    return AutoModelForCausalLM.from_pretrained(name, dtype=torch.float32), tok
 
 def _schedule(cfg, total):
     def f(s):
@@ -357,24 +365,26 @@ def _schedule(cfg, total):
         return max(0.0, 1 - t) if cfg.scheduler == 'linear' else 0.5 * (1 + math.cos(math.pi * min(1.0, t)))
     return f
 
-# %% ../nbs/06_trainer.ipynb #789190bf
+# %% ../nbs/06_trainer.ipynb #02eb8644
 class Trainer:
     "PowerFlow (or any objective) fine-tuning of a causal LM, driven by a `TrainConfig`."
     def __init__(self, cfg: TrainConfig, model=None, tokenizer=None, accelerator=None, check_answer=None):
         from accelerate import Accelerator
-        validate(cfg)                                   # config-only checks: before anything is loaded
+        validate(cfg, model is not None)                # config-only checks: before anything is loaded
         self.cfg = cfg
         if cfg.threads: torch.set_num_threads(cfg.threads)
         self.acc = accelerator or Accelerator(cpu=cfg.cpu)
         self.rank, self.world = self.acc.process_index, self.acc.num_processes
         self.out = Path(cfg.out_dir)
+        self.rows = load_prompts(cfg)                    # bad rows fail before the model is even loaded
         model, self.tok = _load_model(cfg, model, tokenizer)
         if self.tok.pad_token_id is None: self.tok.pad_token = self.tok.eos_token
-        self.rows = load_prompts(cfg)
         self.prompt_lens = check_prompt_lengths(self.rows, self.tok, cfg.max_prompt_tokens, cfg.max_new_tokens,
                                                 context_length(model))
-        if check_answer is None and cfg.prompts == 'addition':
-            from powerflow_nb.tinylm import check_answer
+        if check_answer is None and cfg.check != 'none' and all(r['answer'] is not None for r in self.rows):
+            from powerflow_nb.eval import get_check
+            check_answer = get_check('addition' if cfg.prompts == 'addition' else 'math_verify') \
+                           if cfg.check == 'auto' else get_check(cfg.check)
         self.check_answer = check_answer
         self.has_labels = check_answer is not None and all(r['answer'] is not None for r in self.rows)
         from powerflow_nb.objectives import FORMAT_PENALTIES
@@ -406,7 +416,7 @@ class Trainer:
         self.policy = self.acc.unwrap_model(self.model)
         from powerflow_nb.rollout import make_engine
         self.engine = make_engine(cfg.engine, self.policy, self.tok)
-        self.start_step = 0
+        self.start_step, self._logz_warmed = 0, False
         self.autocast = (lambda: torch.autocast(self.acc.device.type, dtype=torch.bfloat16)) if cfg.bf16 \
                         else contextlib.nullcontext
         if self.acc.is_main_process:                     # a crash may have left a half-written checkpoint
@@ -447,12 +457,13 @@ class Trainer:
         s['psi'] = self.psi_fn(ro.texts).float()
         with self.autocast():
             if self.needs_base:
-                s['base_logp'] = base_logprobs(self.policy, ro, self.tok.pad_token_id, base=self.base).float()
+                s['base_logp'] = base_logprobs(self.policy if self.base is None else self.base, ro,
+                                               self.tok.pad_token_id).float()
             if c.updates_per_batch > 1 or c.engine != 'hf':   # else pi_old == pi_theta: weight 1, no extra forward
                 s['old_logp'] = response_logprobs(self.policy, ro, self.tok.pad_token_id)[0].float()
-            if self.logz.kind == 'mlp':
+            if self.logz.kind == 'mlp' and self.needs_base:     # the GRPO baseline has no log Z'
                 from powerflow_nb.rollout import prompt_hidden
-                s['hidden'] = prompt_hidden(self.policy, ro).float()
+                s['hidden'] = prompt_hidden(self.policy, ro, self.tok.pad_token_id).float()
         s['prompt_row'] = torch.tensor(idx)[ro.prompt_index]   # row of the prompt set, per sample
         s['sample_prompt'] = ro.prompt_index.clone()            # prompt of this batch, per sample
         if self.has_labels:
@@ -505,11 +516,30 @@ class Trainer:
         stats['logp'] = torch.cat(stats['logp']); stats['logz'] = torch.cat(stats['logz'])
         return stats
 
+    @torch.no_grad()
+    def warm_start_logz(self, ro=None, s=None):
+        "Set the log Z' module to the batch's loss-minimising constant, averaged over processes (idempotent)."
+        if self._logz_warmed or self.logz.module is None or self.cfg.objective == 'grpo': return None
+        from powerflow_nb.objectives import residual
+        from powerflow_nb.rollout import response_logprobs
+        if ro is None: ro, idx = self.make_rollout(0); s = self.score(ro, idx)
+        c = self.cfg
+        with self.autocast(): logp = s['old_logp'] if 'old_logp' in s else \
+            response_logprobs(self.policy, ro, self.tok.pad_token_id)[0].float()
+        r0 = residual(c.objective, logp.cpu(), s['lengths'], s['base_logp'].cpu(), 0., alpha=c.alpha, psi=s['psi'])
+        value = self.acc.reduce(-r0.mean().to(self.acc.device), reduction='mean').item()
+        m = self.acc.unwrap_model(self.logz.module)
+        target = {'scalar': lambda: m.value, 'table': lambda: m.table, 'mlp': lambda: m.net[-1].bias}[self.logz.kind]()
+        target.fill_(value)
+        self._logz_warmed = True
+        return value
+
     def step(self, step):
         "One rollout batch: rollout, score, `updates_per_batch` updates. Returns the metrics (global, all processes)."
         t0 = time.perf_counter()
         ro, idx = self.make_rollout(step)
         s = self.score(ro, idx)
+        if step == 0 and self.cfg.logz_warm_start: self.warm_start_logz(ro, s)
         for u in range(self.cfg.updates_per_batch):
             st = self.update(ro, s)
             if u == 0: first = st
@@ -602,7 +632,7 @@ class Trainer:
             save_file({k: v.contiguous() for k, v in self.acc.unwrap_model(self.logz.module).state_dict().items()},
                       str(d/'logz.safetensors'))
 
-# %% ../nbs/06_trainer.ipynb #d04d2496
+# %% ../nbs/06_trainer.ipynb #d58a0b56
 def train(cfg: TrainConfig, **kw) -> dict:
     "Build a `Trainer` for `cfg` (kw: model, tokenizer, accelerator, check_answer) and run it; the last step's metrics."
     return Trainer(cfg, **kw).fit()
