@@ -10,7 +10,7 @@ TORCH_SPEC ?= torch==2.13.0
 LAB_PORT ?= 8888
 LAB_TOKEN ?= $(shell $(PYTHON) -c 'import secrets; print(secrets.token_hex(16))')
 
-.PHONY: venv run test test-slow lab docs bench export readme help
+.PHONY: venv run test test-slow lab docs chromium bench export readme help
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*##/\t/'
@@ -27,11 +27,19 @@ venv: $(VENV)/.installed  ## create .venv and install the project with its dev t
 run: venv  ## the main job (embedded default config, 2-core CPU friendly)
 	$(VENV)/bin/powerflow demo
 
-test: venv  ## the whole default test suite (CI runs this)
+test: venv chromium  ## the whole default test suite (CI runs this)
 	$(PY) -m pytest -q
 
-test-slow: venv  ## the default suite plus the slow experiments
+test-slow: venv chromium  ## the default suite plus the slow experiments
 	$(PY) -m pytest -q --runslow
+
+# The browser tests drive Debian's Chromium through Playwright (no browser download); CI runs as root.
+chromium:  ## Debian's Chromium for the browser tests (apt-get, only when /usr/bin/chromium is missing)
+	@test -x /usr/bin/chromium || { $(if $(filter 0,$(shell id -u)),,sudo) apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $(if $(filter 0,$(shell id -u)),,sudo) apt-get install -y -qq chromium; }
+
+docs: venv  ## the documentation site, offline: nbdev-docs if quarto is installed, else Sphinx -> docs/_build/html
+	$(VENV)/bin/powerflow docs
 
 lab: venv  ## JupyterLab on 127.0.0.1 with a token, opened on the notebooks
 	@echo "JupyterLab: http://127.0.0.1:$(LAB_PORT)/lab?token=$(LAB_TOKEN)"

@@ -24,6 +24,7 @@ html_theme = 'furo'
 html_title = project
 html_static_path = ['_static', '_build/static']      # _build/static: MathJax and the Vega bundle, made by the build
 html_css_files = ['pf.css']
+html_favicon = '_static/pf-favicon.svg'   # else browsers ask for /favicon.ico and log a 404
 html_js_files = ['vega-bundle.js', 'pf-charts.js']
 mathjax_path = 'mathjax/tex-chtml.js'
 html_copy_source = False
