@@ -10,14 +10,14 @@ __all__ = ['OBJECTIVES', 'FORMAT_PENALTIES', 'LOG_Z_KINDS', 'log_reward', 'resid
            'powerflow', 'rl_traj', 'rl_token', 'get_objective', 'importance_weights', 'has_boxed_answer',
            'boxed_format_penalty', 'no_format_penalty', 'LogZ', 'ScalarLogZ', 'TableLogZ', 'MLPLogZ', 'make_log_z']
 
-# %% ../nbs/02_objectives.ipynb #3ec21c5c
+# %% ../nbs/02_objectives.ipynb #cb660a87
 import math, re
 from functools import partial
 import torch
 from torch import nn
 from .target import check_alpha
 
-# %% ../nbs/02_objectives.ipynb #8272759a
+# %% ../nbs/02_objectives.ipynb #745db878
 def _check_batch(logp_pi, lengths, logp_base):
     if logp_pi.ndim != 1: raise ValueError(f'logp_pi must be a 1-D tensor of per-sample log-prob sums, got shape {tuple(logp_pi.shape)}')
     for nm, t in (('lengths', lengths), ('logp_base', logp_base)):
@@ -31,7 +31,7 @@ def _per_sample(x, like, name):
     if x.ndim and x.shape != like.shape: raise ValueError(f'{name} must be a scalar or have shape {tuple(like.shape)}, got {tuple(x.shape)}')
     return x.expand_as(like)
 
-# %% ../nbs/02_objectives.ipynb #679d7769
+# %% ../nbs/02_objectives.ipynb #9ba41873
 def log_reward(logp_base, lengths, alpha, psi=None, per_token=False):
     "α·(log p_base + |y|ψ) for the whole sequence, or α·(log p_base/|y| + ψ) per token; detached"
     alpha = check_alpha(alpha)
@@ -40,7 +40,7 @@ def log_reward(logp_base, lengths, alpha, psi=None, per_token=False):
     lb = logp_base.detach()
     return alpha*(lb/lengths + psi) if per_token else alpha*(lb + lengths*psi)
 
-# %% ../nbs/02_objectives.ipynb #e93be759
+# %% ../nbs/02_objectives.ipynb #a4d19245
 _RESIDUAL_KIND = {'tb_traj': 'traj', 'rl_traj': 'traj', 'tb_token': 'token', 'rl_token': 'token', 'powerflow': 'powerflow'}
 
 def residual(name, logp_pi, lengths, logp_base, log_z=0., *, alpha, psi=None, entropy_coef=1.0):
@@ -62,7 +62,7 @@ def group_log_z(residual0, group_size):
     r = residual0.detach().view(B//group_size, group_size)
     return (-r.mean(1, keepdim=True)).expand_as(r).reshape(B)
 
-# %% ../nbs/02_objectives.ipynb #91b44d0b
+# %% ../nbs/02_objectives.ipynb #cf9789ca
 def _resolve_log_z(name, log_z, logp_pi, lengths, logp_base, alpha, psi, group_size, entropy_coef):
     if isinstance(log_z, str):
         if log_z != 'group': raise ValueError(f"log_z must be a number, a tensor or 'group', got {log_z!r}")
@@ -93,7 +93,7 @@ def _rl(name, logp_pi, lengths, logp_base, log_z=0., *, alpha, weights=None, psi
     surrogate = -w*(reward - baseline).detach()*logp_pi
     return _reduce(surrogate + 0.5*(baseline - reward)**2, reduction)
 
-# %% ../nbs/02_objectives.ipynb #c4621d04
+# %% ../nbs/02_objectives.ipynb #2b2c1bb9
 def tb_traj(logp_pi, lengths, logp_base, log_z=0., *, alpha, weights=None, psi=None, group_size=None, reduction='mean'):
     "TB with sequence sums: w·(log Z + log π(y) − α·(log p_base(y) + |y|ψ))²; E∇ = 2∇KL(π‖p_α)"
     return _tb('tb_traj', logp_pi, lengths, logp_base, log_z, alpha=alpha, weights=weights, psi=psi,
@@ -121,7 +121,7 @@ def rl_token(logp_pi, lengths, logp_base, log_z=0., *, alpha, weights=None, psi=
     return _rl('rl_token', logp_pi, lengths, logp_base, log_z, alpha=alpha, weights=weights, psi=psi,
                group_size=group_size, reduction=reduction, entropy_coef=entropy_coef)
 
-# %% ../nbs/02_objectives.ipynb #e6549fd9
+# %% ../nbs/02_objectives.ipynb #b87559eb
 OBJECTIVES = {'tb_traj': tb_traj, 'rl_traj': rl_traj, 'tb_token': tb_token, 'rl_token': rl_token, 'powerflow': powerflow}
 
 def get_objective(name, **kwargs):
@@ -129,7 +129,7 @@ def get_objective(name, **kwargs):
     if name not in OBJECTIVES: raise ValueError(f'unknown objective {name!r}; valid names: {", ".join(OBJECTIVES)}')
     return partial(OBJECTIVES[name], **kwargs) if kwargs else OBJECTIVES[name]
 
-# %% ../nbs/02_objectives.ipynb #ec7ca815
+# %% ../nbs/02_objectives.ipynb #7c66fddf
 def importance_weights(logp_new, logp_old, lengths=None, mode='token_mean', eps=0.2):
     "Detached clip(π_new/π_old, 1−ε, 1+ε), the ratio per `'sequence'` or per `'token_mean'` (needs `lengths`)"
     if mode not in ('sequence', 'token_mean'): raise ValueError(f"mode must be 'sequence' or 'token_mean', got {mode!r}")
@@ -140,7 +140,7 @@ def importance_weights(logp_new, logp_old, lengths=None, mode='token_mean', eps=
         log_ratio = log_ratio/lengths.to(log_ratio.dtype)
     return log_ratio.exp().clamp(1 - eps, 1 + eps)
 
-# %% ../nbs/02_objectives.ipynb #874f7982
+# %% ../nbs/02_objectives.ipynb #97aa0f33
 _BOXED = re.compile(r'\\boxed\s*\{')
 
 def has_boxed_answer(text):
@@ -162,7 +162,7 @@ def no_format_penalty(texts, dtype=torch.float64):
 
 FORMAT_PENALTIES = {'boxed': boxed_format_penalty, 'none': no_format_penalty}
 
-# %% ../nbs/02_objectives.ipynb #be187a59
+# %% ../nbs/02_objectives.ipynb #3865cecf
 class LogZ(nn.Module):
     "Base class: a learnable log Z'(q) with its own learning-rate multiplier"
     def __init__(self, lr_mult=10.):
