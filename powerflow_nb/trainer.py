@@ -10,7 +10,7 @@ __all__ = ['TrainConfig', 'validate', 'check_resume', 'load_prompts', 'read_prom
            'group_normalised', 'grpo_loss', 'importance_weight', 'objective_loss', 'LogZ', 'make_logz', 'Trainer',
            'train', 'train_main']
 
-# %% ../nbs/06_trainer.ipynb #bbb6eb15
+# %% ../nbs/06_trainer.ipynb #d5f7c0f8
 import dataclasses, hashlib, json, math, os, random, shutil, sys, time, argparse, contextlib, copy
 from dataclasses import dataclass, field, fields, asdict
 from pathlib import Path
@@ -20,7 +20,7 @@ import numpy as np
 import torch
 import yaml
 
-# %% ../nbs/06_trainer.ipynb #d667ae15
+# %% ../nbs/06_trainer.ipynb #1777bae4
 def _f(default, help, choices=None):
     "A dataclass field with its documentation (and allowed values) attached."
     return field(default=default, metadata={'help': help, 'choices': choices})
@@ -96,7 +96,7 @@ class TrainConfig:
     # fields that do not change the numbers: a checkpoint may be resumed with different values
     _NOT_HASHED = ('out_dir', 'save_every', 'keep_last', 'resume', 'progress', 'threads', 'check')
 
-# %% ../nbs/06_trainer.ipynb #5a99afbb
+# %% ../nbs/06_trainer.ipynb #56dcbd6a
 _TYPES = {'int': int, 'float': float, 'bool': bool, 'str': str}
 
 def _coerce(name, value):
@@ -156,7 +156,7 @@ TrainConfig.describe = _describe
 TrainConfig.hash = _config_hash
 TrainConfig.to_dict = lambda self: asdict(self)
 
-# %% ../nbs/06_trainer.ipynb #5e21cbe9
+# %% ../nbs/06_trainer.ipynb #0c9b4478
 def _objective_names():
     from powerflow_nb import objectives
     names = getattr(objectives, 'OBJECTIVES', None)
@@ -200,7 +200,7 @@ def check_resume(cfg):
                          f"restore those values, or pass resume=false to start over.")
     return ck
 
-# %% ../nbs/06_trainer.ipynb #d9959f74
+# %% ../nbs/06_trainer.ipynb #2e0bc40a
 def load_prompts(cfg) -> list[dict]:
     "The training prompt rows of `cfg` (generated addition problems or a JSONL file), validated."
     if cfg.prompts == 'addition':
@@ -238,7 +238,7 @@ def check_prompt_lengths(rows, tokenizer, max_prompt_tokens, max_new_tokens, con
                          f"{context} tokens: lower max_new_tokens or drop the long prompts")
     return lens
 
-# %% ../nbs/06_trainer.ipynb #fa9b9218
+# %% ../nbs/06_trainer.ipynb #80baba1f
 def _fsync_tree(path):
     for p in sorted(Path(path).rglob('*')) + [Path(path)]:
         fd = os.open(p, os.O_RDONLY)
@@ -265,7 +265,7 @@ def atomic_dir(final: Path, write: Callable[[Path], None], is_main=True, barrier
         _fsync_tree(final.parent)
     barrier()
 
-# %% ../nbs/06_trainer.ipynb #930bad41
+# %% ../nbs/06_trainer.ipynb #a2f70675
 def select_prompts(ro, idx):
     "The sub-rollout holding the groups of prompts `idx` (indices into ro.prompts), re-indexed from 0."
     idx = list(idx)
@@ -310,7 +310,7 @@ def grpo_loss(logp, lengths, reward, prompt_index, weights=None):
     w = torch.ones_like(adv) if weights is None else weights
     return -(w * adv * logp / lengths.float()).mean()
 
-# %% ../nbs/06_trainer.ipynb #c0e812aa
+# %% ../nbs/06_trainer.ipynb #f76ca572
 def importance_weight(logp, old_logp, lengths, mode='token_mean', eps=0.2):
     "stopgrad(clip(pi/pi_old, 1-eps, 1+eps)), per sequence or from the mean per-token log-ratio."
     from powerflow_nb.objectives import importance_weights
@@ -342,7 +342,7 @@ def make_logz(cfg, model, n_rows) -> LogZ:
           'mlp': dict(d_model=model.config.hidden_size, init=cfg.logz_init), 'group': {}}[cfg.logz]
     return LogZ(cfg.logz, make_log_z(cfg.logz, **kw))
 
-# %% ../nbs/06_trainer.ipynb #ed6c4f5e
+# %% ../nbs/06_trainer.ipynb #13e03e8a
 def _load_model(cfg, model=None, tokenizer=None):
     if model is not None: return model, tokenizer
     if cfg.model == 'tinylm':
@@ -365,7 +365,7 @@ def _schedule(cfg, total):
         return max(0.0, 1 - t) if cfg.scheduler == 'linear' else 0.5 * (1 + math.cos(math.pi * min(1.0, t)))
     return f
 
-# %% ../nbs/06_trainer.ipynb #02eb8644
+# %% ../nbs/06_trainer.ipynb #62907d18
 class Trainer:
     "PowerFlow (or any objective) fine-tuning of a causal LM, driven by a `TrainConfig`."
     def __init__(self, cfg: TrainConfig, model=None, tokenizer=None, accelerator=None, check_answer=None):
@@ -632,7 +632,7 @@ class Trainer:
             save_file({k: v.contiguous() for k, v in self.acc.unwrap_model(self.logz.module).state_dict().items()},
                       str(d/'logz.safetensors'))
 
-# %% ../nbs/06_trainer.ipynb #d58a0b56
+# %% ../nbs/06_trainer.ipynb #9aa6b832
 def train(cfg: TrainConfig, **kw) -> dict:
     "Build a `Trainer` for `cfg` (kw: model, tokenizer, accelerator, check_answer) and run it; the last step's metrics."
     return Trainer(cfg, **kw).fit()
