@@ -60,3 +60,20 @@ def test_boxed_round_trip_of_balanced_content(content):
 def test_last_number_and_normalisation_of_integers(x):
     assert extract_last_number(f'first 12, then {x}.') == str(x)
     assert normalize_answer(f'{x:,}') == normalize_answer(f'{x}.00') == str(x)
+
+
+def test_tiny_checker_dispatches_to_the_real_tinylm():
+    "The tiny task's marker and checker come from powerflow_nb.tinylm itself (imports torch: in the shared test process)."
+    from powerflow_nb.answers import extract_answer, get_checker, sample_metrics, check_grid
+    from powerflow_nb.tinylm import addition_problems, check_answer, extract_answer as tiny_extract
+    rows = addition_problems(4, seed=0)
+    right = [r['solution'] for r in rows]
+    wrong = [r['solution'].rsplit('Answer:', 1)[0] + f"Answer: {int(r['answer']) + 1}" for r in rows]
+    for text, r in zip(right + wrong, rows + rows):
+        assert extract_answer(text, style='tiny') == tiny_extract(text)
+        assert get_checker('tiny')(text, r['answer']) == float(check_answer(text, r['answer']))
+    ck = check_grid('tiny', [[a, b] for a, b in zip(right, wrong)], [r['answer'] for r in rows])
+    assert ck.correct.tolist() == [[1.0, 0.0]] * 4
+    assert ck.answers[0] == [rows[0]['answer'], str(int(rows[0]['answer']) + 1)]
+    m = sample_metrics(ck.correct, ck.answers)
+    assert (m['avg'].mean, m['pass'][2].mean, m['maj'].mean) == (0.5, 1.0, 1.0)   # 1-1 tie: the first sample wins
