@@ -11,14 +11,14 @@ __all__ = ['DIST_COLORS', 'ToyLM', 'forced_eos_log_probs', 'Seqs', 'enumerate_se
            'default_toy', 'ToyWorld', 'chart_png', 'show_chart', 'alpha_chart_data', 'alpha_chart',
            'AlphaChartRenderer', 'alpha_readout', 'alpha_explorer', 'demo_main']
 
-# %% ../nbs/01_toy.ipynb #34589ba4
+# %% ../nbs/01_toy.ipynb #be7996f9
 import math, dataclasses
 import numpy as np
 import torch
 from scipy.optimize import brentq
 from .target import check_alpha, check_logp, power_logp, entropy
 
-# %% ../nbs/01_toy.ipynb #a8122d93
+# %% ../nbs/01_toy.ipynb #5dc1679b
 class ToyLM:
     "A position-aware bigram LM: `logits[t, prev, next]`, shape (L, V+1, V+1); token V is EOS (as `next`) and BOS (as `prev` at t=0)."
     def __init__(self, logits):
@@ -84,7 +84,7 @@ class ToyLM:
         p[:, loop_token] = row
         return cls.from_probs(p)
 
-# %% ../nbs/01_toy.ipynb #7a65fa7a
+# %% ../nbs/01_toy.ipynb #6d03b933
 def forced_eos_log_probs(logits) -> torch.Tensor:
     "log_softmax over the next token, except at the last position where EOS has probability 1 (differentiable)."
     logp = torch.log_softmax(logits, -1)
@@ -92,7 +92,7 @@ def forced_eos_log_probs(logits) -> torch.Tensor:
     last[:, -1] = 0.
     return torch.cat([logp[:-1], last[None]], 0)
 
-# %% ../nbs/01_toy.ipynb #ef090095
+# %% ../nbs/01_toy.ipynb #c588b647
 @dataclasses.dataclass(eq=False)
 class Seqs:
     "A batch of responses: `tokens` (N, L) long, padded after EOS with EOS; `lengths` (N,) long, |y| counting EOS."
@@ -123,7 +123,7 @@ class Seqs:
         toks = self.tokens[i, :int(self.lengths[i]) - 1].tolist()     # the last token is always EOS
         return ''.join(names[j] for j in toks) + eos
 
-# %% ../nbs/01_toy.ipynb #14271cb6
+# %% ../nbs/01_toy.ipynb #aebae9a3
 def enumerate_sequences(V, L) -> Seqs:
     "Every response of a vocabulary of `V` ordinary tokens plus EOS (= V), of length 1..`L` (EOS included)."
     if V < 1 or L < 1: raise ValueError(f'need V >= 1 and L >= 1, got V={V}, L={L}')
@@ -135,12 +135,12 @@ def enumerate_sequences(V, L) -> Seqs:
     for n in range(1, L + 1):                      # L iterations, each fully vectorised
         count = V ** (n - 1)
         for j in range(n - 1):                     # column j: each digit repeated V^(n-2-j) times, the block tiled V^j times
-            tokens[start:start + count, j] = digits.view(1, V, 1).expand(V ** j, V, V ** (n - 2 - j)).reshape(-1)
+            tokens[start:start + count, j].view(V ** j, V, V ** (n - 2 - j)).copy_(digits.view(1, V, 1).expand(V ** j, V, V ** (n - 2 - j)))
         lengths[start:start + count] = n
         start += count
     return Seqs(tokens, lengths, enumerated=(V, L))
 
-# %% ../nbs/01_toy.ipynb #4e91e582
+# %% ../nbs/01_toy.ipynb #b4d4b354
 def seq_logp(logp_table, seqs: Seqs) -> torch.Tensor:
     "Exact log-probability (N,) of every sequence in `seqs` under a normalised (L, V+1, V+1) log-prob table (differentiable)."
     L, V1, _ = logp_table.shape
@@ -163,7 +163,7 @@ def _enumerated_logp(logp_table):
             prev = torch.arange(V).repeat(len(prev))
     return torch.cat(out)
 
-# %% ../nbs/01_toy.ipynb #022ef117
+# %% ../nbs/01_toy.ipynb #d9948349
 def sample(logp_table, n, generator=None) -> Seqs:
     "Draw `n` responses by ancestral sampling from a normalised (L, V+1, V+1) log-prob table."
     L, V1, _ = logp_table.shape
@@ -173,9 +173,11 @@ def sample(logp_table, n, generator=None) -> Seqs:
     lengths = torch.full((n,), L, dtype=torch.long)
     prev = torch.full((n,), eos, dtype=torch.long)
     alive = torch.ones(n, dtype=torch.bool)
+    cdf = probs.cumsum(-1)                                   # inverse-CDF sampling: one uniform per step
+    u = torch.rand(L, n, 1, generator=generator, dtype=probs.dtype)
     for t in range(L):
-        nxt = torch.multinomial(probs[t, prev], 1, generator=generator).squeeze(1)
-        nxt = torch.where(alive, nxt, torch.full_like(nxt, eos))
+        nxt = (u[t] >= cdf[t, prev]).sum(1).clamp_(max=eos)
+        nxt = torch.where(alive, nxt, eos)
         tokens[:, t] = nxt
         ended = alive & (nxt == eos)
         lengths[ended] = t + 1
@@ -183,7 +185,7 @@ def sample(logp_table, n, generator=None) -> Seqs:
         prev = nxt
     return Seqs(tokens, lengths)
 
-# %% ../nbs/01_toy.ipynb #a7f52dfe
+# %% ../nbs/01_toy.ipynb #a0007d21
 def kl(logp_p, logp_q) -> torch.Tensor:
     "KL(p || q) in nats between two distributions over the same enumerated support (log-probs; -inf = zero mass)."
     if logp_p.shape != logp_q.shape: raise ValueError(f'p and q must share a support, got shapes {tuple(logp_p.shape)} and {tuple(logp_q.shape)}')
@@ -205,7 +207,7 @@ def length_dist(logp, lengths, L) -> torch.Tensor:
     "Probabilities (L,) of |y| = 1..L."
     return torch.zeros(L, dtype=logp.dtype).index_add(0, lengths - 1, logp.exp())
 
-# %% ../nbs/01_toy.ipynb #a9ab460b
+# %% ../nbs/01_toy.ipynb #5075c585
 def group_logsumexp(x, groups, n_groups) -> torch.Tensor:
     "logsumexp of `x` within each group (`groups` in [0, n_groups)); empty groups give -inf."
     gmax = torch.full((n_groups,), -math.inf, dtype=x.dtype).scatter_reduce(0, groups, x.detach(), 'amax')
@@ -237,14 +239,14 @@ def pi_star(logp_base, lengths, alpha, psi=None):
     logp_star = energy - lam * lengths.to(energy.dtype)
     return logp_star - torch.logsumexp(logp_star, 0), lam   # removes the root finder's last ~1e-15
 
-# %% ../nbs/01_toy.ipynb #210a5790
+# %% ../nbs/01_toy.ipynb #9ce4be57
 def token_target_logp(logp_base, lengths, alpha) -> torch.Tensor:
     "Normalised log of the token-normalised target ∝ exp(α · log p_base(y) / |y|)."
     alpha, logp_base = check_alpha(alpha), check_logp(logp_base, 'logp_base')
     energy = alpha * logp_base / lengths.to(logp_base.dtype)
     return energy - torch.logsumexp(energy, 0)
 
-# %% ../nbs/01_toy.ipynb #8e13c330
+# %% ../nbs/01_toy.ipynb #ac0ab90c
 def repeats_and_pairs(seqs: Seqs):
     "Per sequence: (number of adjacent equal ordinary-token pairs, number of adjacent ordinary-token pairs)."
     toks, eos = seqs.tokens, None
@@ -261,7 +263,7 @@ def repetition_rate(logp, seqs: Seqs, eos=None) -> torch.Tensor:
     p = logp.exp()
     return (p * rep.to(p.dtype)).sum() / (p * pairs.to(p.dtype)).sum().clamp(min=1e-300)
 
-# %% ../nbs/01_toy.ipynb #f91ddc93
+# %% ../nbs/01_toy.ipynb #ea4da7fe
 def _weighted_inversions(r, w) -> float:
     "sum of w_i*w_j over i < j with r_i > r_j (r: non-negative int ranks), vectorised over the bits of r."
     n, total = len(r), 0.0
@@ -300,18 +302,20 @@ def inversion_rate(score_a, score_b, weights=None) -> float:
     if np.isnan(a).any() or np.isnan(b).any(): raise ValueError('scores contain NaN')
     w = np.ones(len(a)) if weights is None else np.asarray(torch.as_tensor(weights).detach().double().numpy())
     if w.shape != a.shape or (w < 0).any(): raise ValueError('weights must be non-negative, one per sequence')
-    _, ra = np.unique(a, return_inverse=True)
-    _, rb = np.unique(b, return_inverse=True)
+    ra = np.unique(a, return_inverse=True)[1].astype(np.int64)
+    rb = np.unique(b, return_inverse=True)[1].astype(np.int64)
     order = np.lexsort((rb, ra))                                    # by a, then by b: ties in a never look discordant
     ra_s, rb_s, w_s = ra[order], rb[order], w[order]
-    discordant = _weighted_inversions(rb_s, w_s)
+    # pairs tied in both are never discordant: merge each run of equal (a, b) into one element with summed weight
+    starts = np.flatnonzero(np.r_[True, (ra_s[1:] != ra_s[:-1]) | (rb_s[1:] != rb_s[:-1])])
+    discordant = _weighted_inversions(rb_s[starts], np.add.reduceat(w_s, starts))
     ob = np.argsort(rb, kind='stable')
     all_pairs = (w.sum() ** 2 - (w * w).sum()) / 2
     comparable = (all_pairs - _tied_pair_weight(ra_s, w_s) - _tied_pair_weight(rb[ob], w[ob])
                   + _tied_pair_weight(ra_s * (rb.max() + 1) + rb_s, w_s))
     return discordant / comparable if comparable > 0 else 0.0
 
-# %% ../nbs/01_toy.ipynb #f28c5f0e
+# %% ../nbs/01_toy.ipynb #949a0239
 def length_tilt(logp, lengths, s) -> torch.Tensor:
     "Normalised log q_s = log p + s|y| - log E_p[exp(s|y|)]."
     x = logp + s * lengths.to(logp.dtype)
@@ -334,7 +338,7 @@ def tilt_to_mean(logp, lengths, mean):
     s = brentq(excess, lo, hi, xtol=1e-13)
     return length_tilt(logp, lengths, s), s
 
-# %% ../nbs/01_toy.ipynb #9f6294d8
+# %% ../nbs/01_toy.ipynb #2ba250aa
 import functools
 
 def default_toy() -> ToyLM:
@@ -367,11 +371,11 @@ class ToyWorld:
         v, i = torch.topk(logp, min(k, len(logp)))
         return [(self.seqs.to_str(int(j)), float(p)) for p, j in zip(v.exp(), i)]
 
-# %% ../nbs/01_toy.ipynb #c3b07e82
+# %% ../nbs/01_toy.ipynb #b96e12d4
 import altair as alt
 import pandas as pd
 
-# %% ../nbs/01_toy.ipynb #7be5610e
+# %% ../nbs/01_toy.ipynb #40c7c204
 import json
 import vl_convert as vlc
 from IPython.display import Image as _IPyImage
@@ -384,7 +388,7 @@ def show_chart(chart, scale=1.0):
     "Display an altair chart as a static PNG (offline-safe in JupyterLab, and kept in the saved notebook)."
     return _IPyImage(chart_png(chart, scale))
 
-# %% ../nbs/01_toy.ipynb #7dc7cd2c
+# %% ../nbs/01_toy.ipynb #badf3380
 DIST_COLORS = alt.Scale(domain=['p_base', 'p_α', 'π*'], range=['#4c78a8', '#e45756', '#54a24b'])
 
 def alpha_chart_data(world: ToyWorld, alpha, top=10):
@@ -442,7 +446,7 @@ def alpha_readout(world: ToyWorld, alpha) -> str:
                                    for d in (r['base'], r['power'], r['star']))
     return f"<span>α = {r['alpha']:.3f} &nbsp;|&nbsp; λ = {round(r['lam'], 6) + 0.0:.3f} &nbsp;|&nbsp; {cells}</span>"
 
-# %% ../nbs/01_toy.ipynb #4c27e45a
+# %% ../nbs/01_toy.ipynb #7a38ae1c
 import ipywidgets as widgets, contextlib
 
 @contextlib.contextmanager
@@ -473,7 +477,7 @@ def alpha_explorer(model: ToyLM = None, alpha=2.0, top=10, world: ToyWorld = Non
     ui.world, ui.slider, ui.readout, ui.image, ui.renderer = world, slider, readout, image, renderer   # handles for tests, benchmarks
     return ui
 
-# %% ../nbs/01_toy.ipynb #0e45c9d5
+# %% ../nbs/01_toy.ipynb #f87bf37c
 import argparse
 from pathlib import Path
 
