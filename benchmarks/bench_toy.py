@@ -36,7 +36,7 @@ def main(argv=None):
     p.add_argument('--alpha', type=float, default=4.0)
     p.add_argument('--repeat', type=int, default=3)
     p.add_argument('--slider-moves', type=int, default=12)
-    p.add_argument('--threads', type=int, default=0, help='torch intra-op threads (default: torch's own choice)')
+    p.add_argument('--threads', type=int, default=0, help='torch intra-op threads (default: torch chooses)')
     args = p.parse_args(argv)
     if args.threads: torch.set_num_threads(args.threads)
     torch.manual_seed(0)
