@@ -10,7 +10,7 @@ __all__ = ['OWN_TARGET', 'SWEEP_DIR', 'SWEEP_ALPHAS', 'tilted_log_probs', 'tempe
            'ToyRun', 'train_toy', 'compare_objectives', 'runs_frame', 'curves_chart', 'live_chart', 'toy_lab_ui',
            'run_sweep', 'save_jsonl', 'load_sweep', 'sweep_chart', 'save_sweep_chart', 'sweep_main']
 
-# %% ../nbs/03_toy_lab.ipynb #be21e903
+# %% ../nbs/03_toy_lab.ipynb #2b45636d
 import math, time, json, dataclasses, argparse
 from pathlib import Path
 import numpy as np
@@ -21,7 +21,7 @@ from .toy import (ToyLM, Seqs, enumerate_sequences, seq_logp, sample, kl, expect
                               pi_star, token_target_logp, forced_eos_log_probs, repetition_rate, inversion_rate)
 from .objectives import OBJECTIVES, get_objective, importance_weights, ScalarLogZ
 
-# %% ../nbs/03_toy_lab.ipynb #07fe9c2b
+# %% ../nbs/03_toy_lab.ipynb #645664b9
 def tilted_log_probs(logp_table, alpha, lam=None):
     """Next-token table (L, V+1, V+1) of the sequence law ∝ Π_t p_t(y_t|y_{t-1})^α·e^{-λ} (Doob h-transform).
     `lam=None` gives p_α itself; λ from `pi_star` gives π*."""
@@ -40,7 +40,7 @@ def temperature_log_probs(logp_table, alpha):
     "Per-token temperature 1/α: every next-token row ∝ p^α, renormalised locally (EOS still forced at the last step)"
     return forced_eos_log_probs(check_alpha(alpha)*logp_table)
 
-# %% ../nbs/03_toy_lab.ipynb #7b5e3384
+# %% ../nbs/03_toy_lab.ipynb #60a7e580
 OWN_TARGET = {'tb_traj': 'kl_alpha', 'rl_traj': 'kl_alpha', 'tb_token': 'kl_token', 'rl_token': 'kl_token', 'powerflow': 'kl_star'}
 
 class ToyWorld:
@@ -63,21 +63,23 @@ class ToyWorld:
                             'powerflow': self.lam}
     def __repr__(self): return f'ToyWorld(V={self.base.V}, L={self.base.L}, alpha={self.alpha:g}, N={len(self.seqs):,}, λ={self.lam:.4f})'
 
-    def metrics(self, logp):
-        "Exact metrics of a distribution over `self.seqs` (log-probs, shape (N,))"
+    def metrics(self, logp, inversion=True):
+        "Exact metrics of a distribution over `self.seqs` (log-probs, shape (N,)); `inversion=False` skips the slowest one"
         logp = logp.detach()
         return dict(length=expected_length(logp, self.lengths).item(), entropy=entropy(logp).item(),
                     repetition=float(repetition_rate(logp, self.seqs)),
                     kl_alpha=kl(logp, self.logp_alpha).item(), kl_star=kl(logp, self.logp_star).item(),
                     kl_token=kl(logp, self.logp_token).item(),
-                    inversion=float(inversion_rate(logp, self.logp_alpha, weights=logp.exp())))
+                    inversion=float(inversion_rate(logp, self.logp_alpha, weights=logp.exp())) if inversion else float('nan'))
 
     def reference(self):
-        "Exact metrics of the base, p_α, π*, the token target and per-token temperature 1/α, as {name: metrics}"
-        return {name: self.metrics(lp) for name, lp in (('base', self.logp_base), ('p_alpha', self.logp_alpha),
-                ('pi_star', self.logp_star), ('token_target', self.logp_token), ('temperature', self.logp_temp))}
+        "Exact metrics of the base, p_α, π*, the token target and per-token temperature 1/α, as {name: metrics} (cached)"
+        if not hasattr(self, '_reference'):
+            self._reference = {name: self.metrics(lp) for name, lp in (('base', self.logp_base), ('p_alpha', self.logp_alpha),
+                               ('pi_star', self.logp_star), ('token_target', self.logp_token), ('temperature', self.logp_temp))}
+        return self._reference
 
-# %% ../nbs/03_toy_lab.ipynb #7654c61d
+# %% ../nbs/03_toy_lab.ipynb #db7de866
 class ToyPolicy(nn.Module):
     "A trainable position-aware bigram policy: one logit table (L, V+1, V+1), initialised at the base"
     def __init__(self, base: ToyLM):
@@ -100,10 +102,11 @@ class ToyRun:
 
 
 def train_toy(world: ToyWorld, objective='powerflow', steps=300, batch_size=64, lr=0.1, log_z=None, logz_lr_mult=10.,
-              updates_per_batch=1, eps=0.2, entropy_coef=None, eval_every=25, seed=0, callback=None):
+              updates_per_batch=1, eps=0.2, entropy_coef=None, eval_every=25, inversion_every=None, seed=0, callback=None):
     """Train a `ToyPolicy` on `world`: sample a batch from the current policy, score it with the base, apply `objective`,
     Adam step. `log_z`: 'scalar' (learned) or 'group' (batch estimate); default scalar for TB/PowerFlow, group for RL.
-    `callback(metrics)` is called at every evaluation (e.g. to draw live charts)."""
+    `callback(metrics)` is called at every evaluation (e.g. to draw live charts). The inversion rate (O(N log N), the
+    slowest metric) is computed every `inversion_every` steps, by default only at the first and last evaluation."""
     loss_fn = get_objective(objective)
     if log_z is None: log_z = 'group' if objective.startswith('rl_') else 'scalar'
     if log_z not in ('scalar', 'group'): raise ValueError(f"log_z must be 'scalar' or 'group', got {log_z!r}")
@@ -117,7 +120,8 @@ def train_toy(world: ToyWorld, objective='powerflow', steps=300, batch_size=64, 
     opt = torch.optim.Adam([{'params': [policy.logits], 'lr': lr}] + (lz.param_groups(lr) if lz else []))
     history, t0 = [], time.perf_counter()
     def evaluate(step):
-        with torch.no_grad(): m = world.metrics(seq_logp(policy.log_probs(), world.seqs))
+        inv = step in (0, steps) or bool(inversion_every and step % inversion_every == 0)
+        with torch.no_grad(): m = world.metrics(seq_logp(policy.log_probs(), world.seqs), inversion=inv)
         m.update(step=step, log_z=lz.value.item() if lz else float('nan'), log_z_exact=world.log_z_exact[objective])
         history.append(m)
         if callback: callback(m)
@@ -136,7 +140,7 @@ def train_toy(world: ToyWorld, objective='powerflow', steps=300, batch_size=64, 
         if step % eval_every == 0 or step == steps: evaluate(step)
     return ToyRun(objective, history, policy, lz, world, time.perf_counter() - t0)
 
-# %% ../nbs/03_toy_lab.ipynb #e5f20122
+# %% ../nbs/03_toy_lab.ipynb #cb756d3e
 def compare_objectives(world, objectives=tuple(OBJECTIVES), **kw):
     "`train_toy` on `world` for each objective (same settings `kw`): {objective: ToyRun}"
     return {obj: train_toy(world, obj, **kw) for obj in objectives}
@@ -148,7 +152,7 @@ def runs_frame(runs, alpha=None):
             for obj, r in runs.items() for h in r.history]
     return pd.DataFrame(rows)
 
-# %% ../nbs/03_toy_lab.ipynb #f998b5ec
+# %% ../nbs/03_toy_lab.ipynb #b0d383c5
 def curves_chart(df, refs=None, metrics=('length', 'kl_own', 'repetition'), width=220, height=150):
     "Altair small multiples of training curves (`runs_frame` output): one row per α, one column per metric"
     import altair as alt
@@ -156,7 +160,7 @@ def curves_chart(df, refs=None, metrics=('length', 'kl_own', 'repetition'), widt
               'kl_star': 'KL(π ‖ π*)', 'entropy': 'entropy (nats)'}
     rows = []
     for a in sorted(df.alpha.unique()):
-        d = df[df.alpha == a]
+        d = df[df.alpha == a][['step', 'objective', *metrics]]           # only what is drawn: a small spec
         cols = []
         for m in metrics:
             y = alt.Y(f'{m}:Q', title=titles.get(m, m), scale=alt.Scale(type='symlog') if m.startswith('kl') else alt.Scale())
@@ -173,7 +177,7 @@ def _ref_frame(ref):
     return pd.DataFrame([{'target': k, 'length': v['length']} for k, v in (ref.items() if isinstance(ref, dict) else ref.T.to_dict().items())
                          if k in ('p_alpha', 'pi_star', 'token_target')])
 
-# %% ../nbs/03_toy_lab.ipynb #31f0a7ca
+# %% ../nbs/03_toy_lab.ipynb #78642d6f
 def _png(chart):
     import vl_convert
     return vl_convert.vegalite_to_png(chart.to_dict(), scale=1.5)
@@ -224,7 +228,7 @@ def toy_lab_ui(base=None):
     run_b.on_click(run); all_b.on_click(compare)
     return W.VBox([W.HBox([alpha, obj]), W.HBox([lr, steps]), W.HBox([run_b, all_b]), status, img])
 
-# %% ../nbs/03_toy_lab.ipynb #20e44edb
+# %% ../nbs/03_toy_lab.ipynb #a617b68f
 SWEEP_DIR = Path(__file__).resolve().parents[1]/'data'/'toy_sweep' if '__file__' in globals() else Path('../data/toy_sweep')
 SWEEP_ALPHAS = tuple(round(2**k, 4) for k in np.arange(-1, 3.01, 0.5))   # 0.5 ... 8 in steps of √2
 
@@ -259,7 +263,7 @@ def load_sweep(path=None):
     if not path.exists(): raise ValueError(f'no sweep at {path}: run `powerflow toy-sweep --out {path.parent}`')
     return [json.loads(l) for l in path.read_text().splitlines() if l.strip()]
 
-# %% ../nbs/03_toy_lab.ipynb #3afa5763
+# %% ../nbs/03_toy_lab.ipynb #e58edbea
 _NICE = {'base': 'base (exact)', 'p_alpha': 'p_α (exact)', 'pi_star': 'π* (exact)', 'token_target': 'token target (exact)',
          'temperature': 'temperature 1/α (exact)'}
 
@@ -275,7 +279,7 @@ def sweep_chart(rows=None, init_alpha=4.0):
     slider = alt.param(name='log10_alpha', value=float(la[np.abs(la - math.log10(init_alpha)).argmin()]),
                        bind=alt.binding_range(min=float(la.min()), max=float(la.max()), step=float(np.diff(la).min()), name='log₁₀ α '))
     keep = ['kind', 'alpha', 'log10_alpha', 'objective', 'label', 'step', 'length', 'repetition', 'kl_own', 'entropy']
-    src = alt.Chart(df[[c for c in keep if c in df]]).add_params(slider)
+    src = alt.Chart(df[[c for c in keep if c in df]].round(5)).add_params(slider)     # 5 decimals: a smaller spec
     at_alpha = lambda ch: (ch.transform_calculate(_d='abs(datum.log10_alpha - log10_alpha)')
                              .transform_joinaggregate(_dmin='min(_d)').transform_filter('datum._d == datum._dmin'))
     color = alt.Color('label:N', title=None, legend=alt.Legend(orient='bottom', columns=3))
@@ -321,7 +325,7 @@ def save_sweep_chart(rows, out_dir, html=True, png=True):
         paths['html'].write_text(vl_convert.vegalite_to_html(spec, bundle=True))
     return paths
 
-# %% ../nbs/03_toy_lab.ipynb #d5ec935c
+# %% ../nbs/03_toy_lab.ipynb #1130dfa7
 def sweep_main(argv=None):
     "`powerflow toy-sweep`: train every objective over an α grid on an exact toy; JSONL results plus charts"
     p = argparse.ArgumentParser(prog='powerflow toy-sweep', description=sweep_main.__doc__)
