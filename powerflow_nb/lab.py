@@ -212,10 +212,12 @@ def toy_lab_ui(base=None):
     def run(_):
         w = world(); refs = w.reference()
         status.value = f'training {obj.value} at α = {alpha.value:g} ({w}) ...'
-        hist = []
-        def cb(m):
-            hist.append(m); img.value = _png(live_chart(hist, obj.value, refs))
-        r = train_toy(w, obj.value, steps=steps.value, lr=lr.value, eval_every=max(steps.value//20, 1), callback=cb)
+        hist, last = [], [0.]
+        def cb(m):                                     # redraw at most once a second (a PNG render costs ~0.3 s)
+            hist.append(m)
+            if time.perf_counter() - last[0] > 1. or m['step'] == steps.value:
+                img.value = _png(live_chart(hist, obj.value, refs)); last[0] = time.perf_counter()
+        r = train_toy(w, obj.value, steps=steps.value, lr=lr.value, eval_every=max(steps.value//25, 1), callback=cb)
         f = r.final
         status.value = (f'done in {r.seconds:.1f}s: E|y| {f["length"]:.3f} (p_α {refs["p_alpha"]["length"]:.3f}, '
                         f'π* {refs["pi_star"]["length"]:.3f}, token target {refs["token_target"]["length"]:.3f}); '
