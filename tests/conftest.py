@@ -20,3 +20,11 @@ def pytest_collection_modifyitems(config, items):
 
 @pytest.fixture(scope='session')
 def root(): return ROOT
+
+
+# tests/vllm runs only inside .venv-vllm (vllm is not importable in the main environment); the main suite reaches it
+# through tests/test_vllm.py, which runs it there in a subprocess.
+# (tests/vllm itself looks like a namespace package `vllm` from here, hence the origin check.)
+import importlib.util as _ilu
+_vllm = _ilu.find_spec('vllm')
+collect_ignore = [] if _vllm is not None and _vllm.origin is not None else ['vllm']
