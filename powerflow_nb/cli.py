@@ -20,6 +20,8 @@ COMMANDS = {
     'train':     ('powerflow_nb.trainer', 'train_main', 'fine-tune a model toward p_base^alpha (PowerFlow) or another objective: --config FILE [key=value ...]'),
     'eval':      ('powerflow_nb.eval', 'eval_main', 'avg@k, unbiased pass@k and mean length of a model: --model PATH --k 8'),
     'toy-sweep': ('powerflow_nb.lab', 'sweep_main', 'train every objective over an alpha grid on an exact toy; JSONL results plus Vega-Lite/PNG/HTML chart'),
+    'sample':    ('powerflow_nb.rollout', 'sample_main', 'k samples per prompt from a saved model: --model PATH --prompt TEXT --k 4 --engine hf|vllm'),
+    'pretrain-tiny': ('powerflow_nb.tinylm', 'pretrain_main', 'pretrain the tiny addition model (data/tinylm) from scratch, evaluate it, write its model card'),
 }
 
 # %% ../nbs/99_cli.ipynb #8e74252d
