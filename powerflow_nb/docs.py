@@ -10,8 +10,8 @@ __all__ = ['DIRECTIVE_TAGS', 'WIDGET_MIME', 'WIDGET_NOTE', 'MATHJAX_VERSION', 'M
            'quarto_divs_to_myst', 'relative_doc_links', 'vegalite_html', 'clean_output', 'clean_markdown',
            'clean_output_markdown', 'clean_notebook', 'chart_bundle', 'VegaLite', 'register_altair_renderer',
            'alpha_slider_chart', 'chart_bar_values', 'fetch_mathjax', 'install_mathjax', 'write_vega_bundle',
-           'page_name', 'toctree_cell', 'prepare_sources', 'process_notebooks', 'project_root', 'doc_url',
-           'site_inputs', 'site_is_fresh', 'build_site', 'docs_main']
+           'page_name', 'toctree_cell', 'prepare_sources', 'process_notebooks', 'proc_errors', 'project_root',
+           'doc_url', 'site_inputs', 'site_is_fresh', 'build_site', 'docs_main']
 
 # %% ../nbs/98_docs.ipynb #bf8ac288
 import base64, contextlib, hashlib, html, io, json, os, re, shutil, subprocess, sys, tarfile, urllib.request
@@ -384,21 +384,15 @@ class _NoShowDocs(_Procs): mode = 'none'
 
 
 def _proc_one(o):
-    "nbdev's per-file docs processor, with the `_ImportsOnly` then `_NoShowDocs` fallbacks (the last writes `<page>.error`)"
+    "nbdev's per-file docs processor with `_ImportsOnly`, falling back to `_NoShowDocs` (and writing `<page>.error`)"
     from nbdev import serve_drv
     src, dst, x = o
     err = Path(str(dst) + '.error')
     err.unlink(missing_ok=True)
-    try: return serve_drv.main(o)
+    if Path(src).suffix != '.ipynb': return serve_drv.main(o)
+    try: serve_drv.main((src, dst, _ImportsOnly))
     except Exception as e:
-        if Path(src).suffix != '.ipynb': raise
-        first = e
-    try:
-        serve_drv.main((src, dst, _ImportsOnly))
-        print(f'note: {Path(src).name}: nbdev could not run its API-doc cells ({type(first).__name__}); '
-              'ran only the imports of cells mixing imports with code', file=sys.stderr)
-    except Exception as e:
-        err.write_text(f'{type(first).__name__}: {first}\n')
+        err.write_text(f'{type(e).__name__}: {e}\n')
         serve_drv.main((src, dst, _NoShowDocs))
 
 
@@ -413,6 +407,12 @@ def process_notebooks(root, n_workers=2, force=False):
     try:
         with contextlib.chdir(root): nbdev.serve.proc_nbs(str(Path(root)/'nbs'), n_workers=n_workers, force=force)
     finally: nbdev.serve_drv.main = orig
+    return proc_errors(root)
+
+
+def proc_errors(root=None):
+    "`{notebook: error}` for the notebooks the last docs build rendered without their API docs"
+    proc = Path(root or project_root())/'_proc'
     return {e.name[:-len('.error')]: e.read_text().strip() for e in sorted(proc.glob('*.error'))}
 
 # %% ../nbs/98_docs.ipynb #c88d129f

@@ -36,6 +36,14 @@ def site():
     return out
 
 
+def test_every_notebook_has_its_api_docs(site):
+    "nbdev could run every notebook's exported and show_doc cells (else its page lacks the API docs)"
+    from powerflow_nb.docs import proc_errors
+    errors = proc_errors(ROOT)
+    assert not errors, 'pages rendered without API docs (fix the notebook so its exported cells run on their own):\n' + \
+        '\n'.join(f'{k}: {v[-600:]}' for k, v in errors.items())
+
+
 @pytest.fixture(scope='module')
 def server(site):
     handler = functools.partial(Quiet, directory=str(site))
