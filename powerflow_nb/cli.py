@@ -22,6 +22,7 @@ COMMANDS = {
     'toy-sweep': ('powerflow_nb.lab', 'sweep_main', 'train every objective over an alpha grid on an exact toy; JSONL results plus Vega-Lite/PNG/HTML chart'),
     'sample':    ('powerflow_nb.rollout', 'sample_main', 'k samples per prompt from a saved model: --model PATH --prompt TEXT --k 4 --engine hf|vllm'),
     'pretrain-tiny': ('powerflow_nb.tinylm', 'pretrain_main', 'pretrain the tiny addition model (data/tinylm) from scratch, evaluate it, write its model card'),
+    'train-demo': ('powerflow_nb.demo', 'demo_main', 'PowerFlow alpha=4 on the shipped tiny model, no labels, ~10 min on 2 cores: before/after table + run folder'),
 }
 
 # %% ../nbs/99_cli.ipynb #8e74252d
