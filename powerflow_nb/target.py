@@ -8,11 +8,11 @@ Docs: https://powerflow-nb.github.io/powerflow_nb/target.html.md"""
 __all__ = ['TWO_TOKEN', 'check_alpha', 'check_logp', 'power_logp', 'entropy', 'ranking_preserved', 'temperature_logp',
            'first_token_marginal', 'power_vs_temperature']
 
-# %% ../nbs/00_target.ipynb #85a0c3af
+# %% ../nbs/00_target.ipynb #e99a8d68
 import math
 import torch
 
-# %% ../nbs/00_target.ipynb #87ba4be7
+# %% ../nbs/00_target.ipynb #713d4f2b
 def check_alpha(alpha) -> float:
     "Return `alpha` as a float, or raise a `ValueError` that says what a valid α is."
     if isinstance(alpha, torch.Tensor):
@@ -26,7 +26,7 @@ def check_alpha(alpha) -> float:
     if alpha <= 0: raise ValueError(f'alpha must be > 0 (alpha=1 is the base model), got {alpha}')
     return alpha
 
-# %% ../nbs/00_target.ipynb #4e651733
+# %% ../nbs/00_target.ipynb #4440c713
 def check_logp(logp, name='logp') -> torch.Tensor:
     "Return `logp` as a 1-D float64 tensor of log-probabilities (or log-weights) over a finite support, or raise `ValueError`."
     if not isinstance(logp, torch.Tensor): logp = torch.as_tensor(logp, dtype=torch.float64)
@@ -39,14 +39,14 @@ def check_logp(logp, name='logp') -> torch.Tensor:
     if top == -math.inf: raise ValueError(f'{name} is -inf everywhere: at least one sequence needs positive probability')
     return logp
 
-# %% ../nbs/00_target.ipynb #5127037a
+# %% ../nbs/00_target.ipynb #e8d6b6a9
 def power_logp(logp, alpha) -> torch.Tensor:
     "Normalised $\\log p_\\alpha$ over a finite support, from log-probabilities (or unnormalised log-weights) `logp`."
     alpha, logp = check_alpha(alpha), check_logp(logp)
     scaled = alpha * (logp - logp.detach().max())  # shift first: exact at the top even for alpha*logp ~ -5e5
     return scaled - torch.logsumexp(scaled, 0)     # -inf stays -inf: impossible sequences stay impossible
 
-# %% ../nbs/00_target.ipynb #8b607023
+# %% ../nbs/00_target.ipynb #d1292163
 def entropy(logp) -> torch.Tensor:
     "Entropy in nats of the distribution with (possibly unnormalised) log-probabilities `logp`; -inf entries are zero mass."
     logp = check_logp(logp)
@@ -54,7 +54,7 @@ def entropy(logp) -> torch.Tensor:
     finite = torch.isfinite(logp)
     return -(logp.exp() * torch.where(finite, logp, torch.zeros_like(logp))).sum()
 
-# %% ../nbs/00_target.ipynb #4cfc63ed
+# %% ../nbs/00_target.ipynb #4676a678
 def ranking_preserved(logp, logq, tol=1e-9) -> bool:
     "True when no pair of sequences is ordered one way by `logp` and strictly the other way by `logq` (beyond `tol`)."
     logp, logq = check_logp(logp, 'logp'), check_logp(logq, 'logq')
@@ -64,7 +64,7 @@ def ranking_preserved(logp, logq, tol=1e-9) -> bool:
     q = logq[order]
     return bool((q[1:] >= q[:-1] - tol).all())
 
-# %% ../nbs/00_target.ipynb #477df7e4
+# %% ../nbs/00_target.ipynb #754be490
 def temperature_logp(joint_logp, T) -> torch.Tensor:
     "Log-probabilities of per-token temperature-`T` sampling, for a joint `joint_logp` over fixed-length sequences (shape (V,)*n)."
     T = check_alpha(T)          # same rules: a finite positive number
@@ -84,7 +84,7 @@ def first_token_marginal(joint_logp) -> torch.Tensor:
     first = torch.logsumexp(joint_logp.reshape(joint_logp.shape[0], -1), 1)
     return (first - torch.logsumexp(first, 0)).exp()
 
-# %% ../nbs/00_target.ipynb #0ae97fed
+# %% ../nbs/00_target.ipynb #52791b02
 TWO_TOKEN = torch.tensor([[0.00, 0.40],     # aa, ab
                           [0.25, 0.25]],    # ba, bb
                          dtype=torch.float64)

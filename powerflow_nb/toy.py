@@ -11,14 +11,14 @@ __all__ = ['DIST_COLORS', 'ToyLM', 'forced_eos_log_probs', 'Seqs', 'enumerate_se
            'default_toy', 'ToyWorld', 'chart_png', 'show_chart', 'alpha_chart_data', 'alpha_chart',
            'AlphaChartRenderer', 'alpha_readout', 'alpha_explorer', 'demo_main']
 
-# %% ../nbs/01_toy.ipynb #789f6a62
+# %% ../nbs/01_toy.ipynb #45099793
 import math, dataclasses
 import numpy as np
 import torch
 from scipy.optimize import brentq
 from .target import check_alpha, check_logp, power_logp, entropy
 
-# %% ../nbs/01_toy.ipynb #d8647ab0
+# %% ../nbs/01_toy.ipynb #03dddd56
 class ToyLM:
     "A position-aware bigram LM: `logits[t, prev, next]`, shape (L, V+1, V+1); token V is EOS (as `next`) and BOS (as `prev` at t=0)."
     def __init__(self, logits):
@@ -84,7 +84,7 @@ class ToyLM:
         p[:, loop_token] = row
         return cls.from_probs(p)
 
-# %% ../nbs/01_toy.ipynb #a084394b
+# %% ../nbs/01_toy.ipynb #4350d288
 def forced_eos_log_probs(logits) -> torch.Tensor:
     "log_softmax over the next token, except at the last position where EOS has probability 1 (differentiable)."
     logp = torch.log_softmax(logits, -1)
@@ -92,7 +92,7 @@ def forced_eos_log_probs(logits) -> torch.Tensor:
     last[:, -1] = 0.
     return torch.cat([logp[:-1], last[None]], 0)
 
-# %% ../nbs/01_toy.ipynb #48e2c195
+# %% ../nbs/01_toy.ipynb #b331bcf7
 @dataclasses.dataclass(eq=False)
 class Seqs:
     "A batch of responses: `tokens` (N, L) long, padded after EOS with EOS; `lengths` (N,) long, |y| counting EOS."
@@ -123,7 +123,7 @@ class Seqs:
         toks = self.tokens[i, :int(self.lengths[i]) - 1].tolist()     # the last token is always EOS
         return ''.join(names[j] for j in toks) + eos
 
-# %% ../nbs/01_toy.ipynb #ae6e8785
+# %% ../nbs/01_toy.ipynb #94ff21c7
 def enumerate_sequences(V, L) -> Seqs:
     "Every response of a vocabulary of `V` ordinary tokens plus EOS (= V), of length 1..`L` (EOS included)."
     if V < 1 or L < 1: raise ValueError(f'need V >= 1 and L >= 1, got V={V}, L={L}')
@@ -140,7 +140,7 @@ def enumerate_sequences(V, L) -> Seqs:
         start += count
     return Seqs(tokens, lengths, enumerated=(V, L))
 
-# %% ../nbs/01_toy.ipynb #9de2fd41
+# %% ../nbs/01_toy.ipynb #59978240
 def seq_logp(logp_table, seqs: Seqs) -> torch.Tensor:
     "Exact log-probability (N,) of every sequence in `seqs` under a normalised (L, V+1, V+1) log-prob table (differentiable)."
     L, V1, _ = logp_table.shape
@@ -163,7 +163,7 @@ def _enumerated_logp(logp_table):
             prev = torch.arange(V).repeat(len(prev))
     return torch.cat(out)
 
-# %% ../nbs/01_toy.ipynb #3fa94940
+# %% ../nbs/01_toy.ipynb #a73d238f
 def sample(logp_table, n, generator=None) -> Seqs:
     "Draw `n` responses by ancestral sampling from a normalised (L, V+1, V+1) log-prob table."
     L, V1, _ = logp_table.shape
@@ -185,7 +185,7 @@ def sample(logp_table, n, generator=None) -> Seqs:
         prev = nxt
     return Seqs(tokens, lengths)
 
-# %% ../nbs/01_toy.ipynb #d3984947
+# %% ../nbs/01_toy.ipynb #57d17bc7
 def kl(logp_p, logp_q) -> torch.Tensor:
     "KL(p || q) in nats between two distributions over the same enumerated support (log-probs; -inf = zero mass)."
     if logp_p.shape != logp_q.shape: raise ValueError(f'p and q must share a support, got shapes {tuple(logp_p.shape)} and {tuple(logp_q.shape)}')
@@ -207,7 +207,7 @@ def length_dist(logp, lengths, L) -> torch.Tensor:
     "Probabilities (L,) of |y| = 1..L."
     return torch.zeros(L, dtype=logp.dtype).index_add(0, lengths - 1, logp.exp())
 
-# %% ../nbs/01_toy.ipynb #ed748051
+# %% ../nbs/01_toy.ipynb #559c88f4
 def group_logsumexp(x, groups, n_groups) -> torch.Tensor:
     "logsumexp of `x` within each group (`groups` in [0, n_groups)); empty groups give -inf."
     gmax = torch.full((n_groups,), -math.inf, dtype=x.dtype).scatter_reduce(0, groups, x.detach(), 'amax')
@@ -239,14 +239,14 @@ def pi_star(logp_base, lengths, alpha, psi=None):
     logp_star = energy - lam * lengths.to(energy.dtype)
     return logp_star - torch.logsumexp(logp_star, 0), lam   # removes the root finder's last ~1e-15
 
-# %% ../nbs/01_toy.ipynb #c9a52f16
+# %% ../nbs/01_toy.ipynb #814d389c
 def token_target_logp(logp_base, lengths, alpha) -> torch.Tensor:
     "Normalised log of the token-normalised target ∝ exp(α · log p_base(y) / |y|)."
     alpha, logp_base = check_alpha(alpha), check_logp(logp_base, 'logp_base')
     energy = alpha * logp_base / lengths.to(logp_base.dtype)
     return energy - torch.logsumexp(energy, 0)
 
-# %% ../nbs/01_toy.ipynb #bb8c11de
+# %% ../nbs/01_toy.ipynb #f0aab346
 def repeats_and_pairs(seqs: Seqs):
     "Per sequence: (number of adjacent equal ordinary-token pairs, number of adjacent ordinary-token pairs)."
     toks = seqs.tokens
@@ -263,7 +263,7 @@ def repetition_rate(logp, seqs: Seqs) -> torch.Tensor:
     p = logp.exp()
     return (p * rep.to(p.dtype)).sum() / (p * pairs.to(p.dtype)).sum().clamp(min=1e-300)
 
-# %% ../nbs/01_toy.ipynb #1d4e4645
+# %% ../nbs/01_toy.ipynb #9d1b06f3
 def _weighted_inversions(r, w) -> float:
     "sum of w_i*w_j over i < j with r_i > r_j (r: non-negative int ranks), vectorised over the bits of r."
     n, total = len(r), 0.0
@@ -311,7 +311,7 @@ def inversion_rate(score_a, score_b, weights=None) -> float:
     comparable = all_pairs - tied(ra) - tied(rb) + float(((both[0] ** 2 - both[1]) / 2).sum())
     return discordant / comparable if comparable > 0 else 0.0
 
-# %% ../nbs/01_toy.ipynb #5598a7e2
+# %% ../nbs/01_toy.ipynb #521a9e5c
 def length_tilt(logp, lengths, s) -> torch.Tensor:
     "Normalised log q_s = log p + s|y| - log E_p[exp(s|y|)]."
     x = logp + s * lengths.to(logp.dtype)
@@ -334,7 +334,7 @@ def tilt_to_mean(logp, lengths, mean):
     s = brentq(excess, lo, hi, xtol=1e-13)
     return length_tilt(logp, lengths, s), s
 
-# %% ../nbs/01_toy.ipynb #3df2f03b
+# %% ../nbs/01_toy.ipynb #9828290c
 import functools
 
 def default_toy() -> ToyLM:
@@ -367,11 +367,11 @@ class ToyWorld:
         v, i = torch.topk(logp, min(k, len(logp)))
         return [(self.seqs.to_str(int(j)), float(p)) for p, j in zip(v.exp(), i)]
 
-# %% ../nbs/01_toy.ipynb #c7cf4948
+# %% ../nbs/01_toy.ipynb #43d1b805
 import altair as alt
 import pandas as pd
 
-# %% ../nbs/01_toy.ipynb #e1fade49
+# %% ../nbs/01_toy.ipynb #653076c6
 import json
 import vl_convert as vlc
 from IPython.display import Image as _IPyImage
@@ -384,7 +384,7 @@ def show_chart(chart, scale=1.0):
     "Display an altair chart as a static PNG (offline-safe in JupyterLab, and kept in the saved notebook)."
     return _IPyImage(chart_png(chart, scale))
 
-# %% ../nbs/01_toy.ipynb #c47e783c
+# %% ../nbs/01_toy.ipynb #33c317ca
 DIST_COLORS = alt.Scale(domain=['p_base', 'p_α', 'π*'], range=['#4c78a8', '#e45756', '#54a24b'])
 
 def alpha_chart_data(world: ToyWorld, alpha, top=10):
@@ -442,7 +442,7 @@ def alpha_readout(world: ToyWorld, alpha) -> str:
                                    for d in (r['base'], r['power'], r['star']))
     return f"<span>α = {r['alpha']:.3f} &nbsp;|&nbsp; λ = {round(r['lam'], 6) + 0.0:.3f} &nbsp;|&nbsp; {cells}</span>"
 
-# %% ../nbs/01_toy.ipynb #37959a0c
+# %% ../nbs/01_toy.ipynb #cc6b69af
 import ipywidgets as widgets, contextlib
 
 @contextlib.contextmanager
@@ -473,7 +473,7 @@ def alpha_explorer(model: ToyLM = None, alpha=2.0, top=10, world: ToyWorld = Non
     ui.world, ui.slider, ui.readout, ui.image, ui.renderer = world, slider, readout, image, renderer   # handles for tests, benchmarks
     return ui
 
-# %% ../nbs/01_toy.ipynb #d5852ece
+# %% ../nbs/01_toy.ipynb #b7a0677a
 import argparse
 from pathlib import Path
 
