@@ -14,14 +14,14 @@ from test_browser_site import launch, SHOTS
 pytestmark = pytest.mark.browser
 
 EXPLORER_CLASS = 'pf-alpha'          # the ipywidgets slider's CSS class; readout `pf-readout`, chart box `pf-chart`
+TARGET_NB = '00_target.ipynb'        # the notebook that shows the α explorer (built by powerflow_nb.toy.alpha_explorer)
 
 
 def explorer_notebook():
-    "The notebook holding the α explorer: the first one whose source adds the slider's CSS class"
-    for nb in sorted(NBS.glob('*.ipynb')):
-        cells = json.loads(nb.read_text())['cells']
-        if any(c['cell_type'] == 'code' and f"add_class('{EXPLORER_CLASS}')" in ''.join(c['source']) for c in cells): return nb
-    pytest.fail(f'no notebook in {NBS} builds the α explorer (a widget with CSS class {EXPLORER_CLASS!r})')
+    nb = NBS/TARGET_NB
+    src = '\n'.join(''.join(c['source']) for c in json.loads(nb.read_text())['cells'] if c['cell_type'] == 'code')
+    assert 'alpha_explorer(' in src, f'{TARGET_NB} no longer shows the α explorer: update TARGET_NB in {__file__}'
+    return nb
 
 
 KERNEL_IDLE_JS = """() => { const k = window.jupyterapp.shell.currentWidget.sessionContext.session?.kernel;

@@ -17,7 +17,7 @@ CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-background-networki
                  '--disable-dev-shm-usage']
 SHOTS = ROOT/'screenshots'
 # pages that must carry an interactive α-slider chart (page name = nbdev output-file); others are tested if they have one
-SLIDER_PAGES = ['toy']
+SLIDER_PAGES = ['target', 'toy_lab']
 
 
 def launch(playwright):
