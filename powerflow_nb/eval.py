@@ -8,14 +8,14 @@ Docs: https://powerflow-nb.github.io/powerflow_nb/eval.html.md"""
 __all__ = ['EVAL_SEED', 'METRICS', 'eval_rows', 'get_check', 'sample_grid', 'grid_metrics', 'evaluate', 'format_metrics',
            'eval_main']
 
-# %% ../nbs/08_eval.ipynb #711fccaa
+# %% ../nbs/08_eval.ipynb #26ee4d14
 import argparse, json, math, sys, time
 from pathlib import Path
 from typing import Callable
 import numpy as np
 import torch
 
-# %% ../nbs/08_eval.ipynb #659680c3
+# %% ../nbs/08_eval.ipynb #2a3c99f8
 EVAL_SEED = 777_777   # the addition eval set's seed: never the training prompts' (TrainConfig.data_seed)
 
 def eval_rows(task='addition', n=128, seed=EVAL_SEED, min_digits=1, max_digits=5) -> list[dict]:
@@ -39,7 +39,7 @@ def get_check(name='addition') -> Callable[[str, str], bool]:
     c = get_checker(name)
     return lambda text, ref: bool(c(text, ref) >= 1.0)
 
-# %% ../nbs/08_eval.ipynb #b7e43155
+# %% ../nbs/08_eval.ipynb #f78ec5dc
 @torch.no_grad()
 def sample_grid(model, tokenizer, prompts, k=8, temperature=1.0, top_p=1.0, max_new_tokens=72, seed=0,
                 engine='hf', chunk=32, bf16=False):
@@ -59,7 +59,7 @@ def sample_grid(model, tokenizer, prompts, k=8, temperature=1.0, top_p=1.0, max_
             fin.append([bool(ro.finished[b]) for b in ix])
     return texts, np.array(lens), np.array(fin)
 
-# %% ../nbs/08_eval.ipynb #ed4b73dd
+# %% ../nbs/08_eval.ipynb #78661004
 def grid_metrics(correct, lengths, finished=None, ks=None) -> dict:
     "avg@n, pass@k for every k <= n (or `ks`), mean length and finished fraction of a (problems, n) grid."
     from powerflow_nb.answers import avg_at_k, pass_at_k_curve
@@ -74,7 +74,7 @@ def grid_metrics(correct, lengths, finished=None, ks=None) -> dict:
 
 METRICS = [grid_metrics]   # functions (correct, lengths, finished) -> dict; extend for maj@k, diversity, ...
 
-# %% ../nbs/08_eval.ipynb #1d704018
+# %% ../nbs/08_eval.ipynb #2412612e
 def evaluate(model, tokenizer, rows, k=8, check='addition', temperature=1.0, top_p=1.0, max_new_tokens=72,
              seed=0, engine='hf', bf16=False, chunk=32) -> dict:
     "Sample k responses per row, check them, and return the metrics (plus 'grids': texts, correct, lengths)."
@@ -90,7 +90,7 @@ def evaluate(model, tokenizer, rows, k=8, check='addition', temperature=1.0, top
                grids={'texts': texts, 'correct': correct, 'lengths': lens})
     return out
 
-# %% ../nbs/08_eval.ipynb #d05803be
+# %% ../nbs/08_eval.ipynb #455263ed
 def _load_for_eval(path):
     if path == 'tinylm':
         from powerflow_nb.tinylm import load_tinylm
@@ -113,6 +113,7 @@ def _eval_parser():
     p.add_argument('--seed', type=int, default=0, help='sampling seed')
     p.add_argument('--data-seed', type=int, default=EVAL_SEED, help='seed of the generated addition problems')
     p.add_argument('--bf16', action='store_true', help='bf16 autocast while sampling')
+    p.add_argument('--threads', type=int, default=1, help='torch CPU threads (0: torch default; 1 is fastest for the tiny model on shared cores)')
     p.add_argument('--json', help='also write the metrics to this JSON file')
     return p
 
@@ -125,6 +126,7 @@ def eval_main(argv=None):
     a = _eval_parser().parse_args(argv)
     try:
         if a.k < 1 or a.max_new_tokens < 1: raise ValueError('--k and --max-new-tokens must be positive')
+        if a.threads: torch.set_num_threads(a.threads)
         model, tok = _load_for_eval(a.model)
         rows = eval_rows(a.task, a.n_problems, a.data_seed)
         m = evaluate(model, tok, rows, a.k, a.check, a.temperature, a.top_p, a.max_new_tokens, a.seed, bf16=a.bf16)
