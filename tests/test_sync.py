@@ -7,7 +7,8 @@ from conftest import ROOT
 def test_library_matches_notebooks(tmp_path):
     copy = tmp_path/'proj'
     shutil.copytree(ROOT, copy, ignore=shutil.ignore_patterns('.venv*', '.git', '_proc', '_docs', 'runs', '*.egg-info',
-                                                               '__pycache__', 'data', 'screenshots', '.pytest_cache'))
+                                                               '__pycache__', 'data', 'screenshots', '.pytest_cache', '_build',
+                                                               'jupyter_execute', '.hypothesis'))
     exp = Path(sys.executable).parent/'nbdev-export'
     subprocess.run([str(exp)], cwd=copy, check=True, capture_output=True)
     cmp = filecmp.dircmp(ROOT/'powerflow_nb', copy/'powerflow_nb', ignore=['__pycache__'])
