@@ -9,14 +9,14 @@ Docs: https://powerflow-nb.github.io/powerflow_nb/demo.html.md"""
 __all__ = ['DEMO_YAML', 'DEMO_EVAL', 'TABLE_KEYS', 'demo_config', 'mean_logz', 'metrics_chart', 'before_after_chart',
            'format_table', 'run_demo', 'demo_main']
 
-# %% ../nbs/06b_demo.ipynb #6a5920a5
+# %% ../nbs/06b_demo.ipynb #3c293aed
 import argparse, json, sys, time
 from pathlib import Path
 import numpy as np
 import torch
 import yaml
 
-# %% ../nbs/06b_demo.ipynb #e911f67a
+# %% ../nbs/06b_demo.ipynb #1ddbdc7e
 DEMO_YAML = """\
 # PowerFlow on the shipped tiny addition model: alpha = 4, no labels, 2 CPU cores, ~10 minutes.
 model: tinylm
@@ -52,7 +52,7 @@ def demo_config(overrides=()):
         _update(cfg, {k.strip(): yaml.safe_load(v)}, 'command line')
     return cfg
 
-# %% ../nbs/06b_demo.ipynb #f8843d9d
+# %% ../nbs/06b_demo.ipynb #3a34dfe3
 @torch.no_grad()
 def mean_logz(trainer, prompts) -> float:
     "Mean learned log Z'(q) over `prompts` (NaN for the parameter-free group estimate)."
@@ -72,7 +72,7 @@ def mean_logz(trainer, prompts) -> float:
     h = prompt_hidden(trainer.policy, ro, tok.pad_token_id).float()
     return float(module(hidden=h[:, None, :]).mean())
 
-# %% ../nbs/06b_demo.ipynb #adc17c3d
+# %% ../nbs/06b_demo.ipynb #2a5e8f55
 def metrics_chart(rows, cols=('accuracy', 'length_mean', 'logz_mean', 'loss', 'entropy', 'base_logp_per_token')):
     "One small line chart per metric over training steps (altair)."
     import altair as alt, pandas as pd
@@ -89,7 +89,7 @@ def before_after_chart(before, after, keys):
                                            color=alt.Color('when:N', sort=['before', 'after'])
                                            ).properties(width=90, height=140).facet(column=alt.Facet('metric:N', title=None))
 
-# %% ../nbs/06b_demo.ipynb #e0be8596
+# %% ../nbs/06b_demo.ipynb #f16b96c6
 TABLE_KEYS = ['avg@8', 'pass@1', 'pass@4', 'pass@8', 'mean_length', 'mean_logz']
 
 def format_table(before, after, keys=TABLE_KEYS) -> str:
@@ -130,7 +130,7 @@ def run_demo(cfg, eval_n=DEMO_EVAL['n'], eval_k=DEMO_EVAL['k'], eval_seed=DEMO_E
                 zip(rows[:8], g['grids']['texts'], g['grids']['correct']) for t, c in list(zip(ts, cs))[:2]))
     return before, after, out
 
-# %% ../nbs/06b_demo.ipynb #8918698e
+# %% ../nbs/06b_demo.ipynb #8b8bb766
 def demo_main(argv=None):
     "`powerflow demo [key=value ...]`: the main job."
     p = argparse.ArgumentParser(prog='powerflow demo', description='PowerFlow (alpha=4) on the shipped tiny addition model, '
