@@ -14,7 +14,8 @@ import argparse, importlib, sys
 COMMANDS = {
     # name: (module, function, one-line help)
     # later notebooks add their commands here
-    'demo':      ('powerflow_nb.toy', 'demo_main', 'the main job: the alpha-power target of the toy base model, printed and charted'),
+    'demo':      ('powerflow_nb.demo', 'demo_main', 'the main job: PowerFlow alpha=4 on the shipped tiny model, no labels, ~10 min on 2 cores: before/after table + run folder'),
+    'toy-demo':  ('powerflow_nb.toy', 'demo_main', 'the alpha-power target of the exact toy base model, printed and charted'),
     'docs':      ('powerflow_nb.docs', 'docs_main', 'build the documentation site from the notebooks, offline (Sphinx, or Quarto if installed)'),
     'creativity-sweep': ('powerflow_nb.creativity', 'creativity_sweep_main', 'sample SmolLM2-135M-Instruct across temperatures on creative prompts; quality and diversity metrics to JSON'),
     'train':     ('powerflow_nb.trainer', 'train_main', 'fine-tune a model toward p_base^alpha (PowerFlow) or another objective: --config FILE [key=value ...]'),
@@ -22,7 +23,6 @@ COMMANDS = {
     'toy-sweep': ('powerflow_nb.lab', 'sweep_main', 'train every objective over an alpha grid on an exact toy; JSONL results plus Vega-Lite/PNG/HTML chart'),
     'sample':    ('powerflow_nb.rollout', 'sample_main', 'k samples per prompt from a saved model: --model PATH --prompt TEXT --k 4 --engine hf|vllm'),
     'pretrain-tiny': ('powerflow_nb.tinylm', 'pretrain_main', 'pretrain the tiny addition model (data/tinylm) from scratch, evaluate it, write its model card'),
-    'train-demo': ('powerflow_nb.demo', 'demo_main', 'PowerFlow alpha=4 on the shipped tiny model, no labels, ~10 min on 2 cores: before/after table + run folder'),
 }
 
 # %% ../nbs/99_cli.ipynb #8e74252d

@@ -95,14 +95,14 @@ def _load_for_eval(path):
     if path == 'tinylm':
         from powerflow_nb.tinylm import load_tinylm
         return load_tinylm()
-    if not Path(path).exists(): raise ValueError(f"model path {path!r} does not exist (a Hugging Face folder, e.g. runs/demo/final, or 'tinylm')")
+    if not Path(path).exists(): raise ValueError(f"model path {path!r} does not exist (a Hugging Face folder, e.g. runs/tiny_powerflow/final, or 'tinylm')")
     from transformers import AutoModelForCausalLM, AutoTokenizer
     return AutoModelForCausalLM.from_pretrained(path), AutoTokenizer.from_pretrained(path)
 
 def _eval_parser():
     p = argparse.ArgumentParser(prog='powerflow eval', description='avg@k, unbiased pass@k (every k <= n) and mean '
                                 'response length of a model on a task, k samples per problem.')
-    p.add_argument('--model', default='tinylm', help="Hugging Face folder (e.g. runs/demo/final) or 'tinylm' (default)")
+    p.add_argument('--model', default='tinylm', help="Hugging Face folder (e.g. runs/tiny_powerflow/final) or 'tinylm' (default)")
     p.add_argument('--task', default='addition', help="'addition' (generated, held-out seed) or a JSONL file with prompt and answer")
     p.add_argument('--check', default='addition', help="checker: 'addition', or a powerflow_nb.answers name (exact, tiny, math_verify, rg:TASK)")
     p.add_argument('--n-problems', type=int, default=128, help='problems to evaluate (0: the whole file)')

@@ -487,10 +487,10 @@ def _length_overview(world, alphas):
     ).configure_axisX(labelAngle=0)
 
 def demo_main(argv=None):
-    "`powerflow demo`: print the α-power target of the toy base model for a few α and write its charts."
-    p = argparse.ArgumentParser(prog='powerflow demo', description='The alpha-power target p_alpha ∝ p_base^alpha of an exact toy '
+    "`powerflow toy-demo`: print the α-power target of the toy base model for a few α and write its charts."
+    p = argparse.ArgumentParser(prog='powerflow toy-demo', description='The alpha-power target p_alpha ∝ p_base^alpha of an exact toy '
                                 'base model, with the length-aware fixed point pi* of PowerFlow: printed, and charted as PNG + Vega-Lite JSON.')
-    p.add_argument('--out', default='runs/demo', help='folder for the charts (default: runs/demo)')
+    p.add_argument('--out', default='runs/toy-demo', help='folder for the charts (default: runs/toy-demo)')
     p.add_argument('--alphas', default='0.5,1,2,4', help='comma-separated alphas (default: 0.5,1,2,4)')
     p.add_argument('--V', type=int, default=3, help='ordinary tokens of the toy (default 3)')
     p.add_argument('--L', type=int, default=10, help='maximum length, EOS included (default 10)')
