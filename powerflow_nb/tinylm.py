@@ -10,7 +10,7 @@ __all__ = ['SPECIAL_TOKENS', 'CHARS', 'TINYLM_DIR', 'SHIPPED_STEPS', 'MODEL_CARD
            'extract_answer', 'check_answer', 'encode_batch', 'pretrain_tinylm', 'evaluate_tinylm', 'solution_nll',
            'save_tinylm', 'load_tinylm', 'write_model_card', 'pretrain_main']
 
-# %% ../nbs/04_tinylm.ipynb #0be8d2d7
+# %% ../nbs/04_tinylm.ipynb #522e438a
 import argparse, json, random, re, string, sys, time
 from pathlib import Path
 import torch
@@ -18,7 +18,7 @@ from tokenizers import Tokenizer, models, pre_tokenizers, decoders, processors, 
 from transformers import PreTrainedTokenizerFast, LlamaConfig, LlamaForCausalLM, AutoModelForCausalLM, AutoTokenizer
 from tqdm.auto import tqdm
 
-# %% ../nbs/04_tinylm.ipynb #cd30bb9a
+# %% ../nbs/04_tinylm.ipynb #2ab073b5
 SPECIAL_TOKENS = ['<pad>', '<s>', '</s>', '<unk>']   # ids 0, 1, 2, 3
 CHARS = ['\n'] + list(string.printable[:95])         # printable ASCII: digits, letters, punctuation, space
 
@@ -32,7 +32,7 @@ def make_tokenizer(max_len: int = 128) -> PreTrainedTokenizerFast:
     return PreTrainedTokenizerFast(tokenizer_object=tk, bos_token='<s>', eos_token='</s>', pad_token='<pad>',
                                    unk_token='<unk>', padding_side='left', model_max_length=max_len)
 
-# %% ../nbs/04_tinylm.ipynb #e0809d60
+# %% ../nbs/04_tinylm.ipynb #21951190
 def tinylm_config(tokenizer=None, hidden_size=192, n_layers=4, n_heads=6, intermediate_size=512, max_len=128) -> LlamaConfig:
     "The tiny model's `LlamaConfig` (special-token ids taken from `tokenizer`)."
     tokenizer = tokenizer or make_tokenizer()
@@ -47,7 +47,7 @@ def make_tinylm(tokenizer=None, seed: int = 0, **config_kw) -> LlamaForCausalLM:
     torch.manual_seed(seed)
     return LlamaForCausalLM(tinylm_config(tokenizer, **config_kw))
 
-# %% ../nbs/04_tinylm.ipynb #83c36189
+# %% ../nbs/04_tinylm.ipynb #8ec377cf
 def addition_prompt(a: int, b: int) -> str:
     "The prompt for `a+b`: carries no answer, usable for label-free training."
     return f'Q: {a}+{b}=\n'
@@ -64,7 +64,7 @@ def worked_solution(a: int, b: int) -> str:
         carry = s // 10
     return '\n'.join(lines) + f'\nAnswer: {a+b}'
 
-# %% ../nbs/04_tinylm.ipynb #db40a61a
+# %% ../nbs/04_tinylm.ipynb #a88b421b
 def addition_problems(n: int, seed=0, min_digits: int = 1, max_digits: int = 5) -> list[dict]:
     "`n` seeded addition problems: dicts with 'prompt', 'answer' (str) and the worked 'solution'."
     if not isinstance(n, int) or n < 0: raise ValueError(f'n must be a non-negative int, got {n!r}')
@@ -83,7 +83,7 @@ def addition_prompts(n: int, seed=0, min_digits: int = 1, max_digits: int = 5) -
     "Just the prompts of `addition_problems` (no labels): what label-free training sees."
     return [r['prompt'] for r in addition_problems(n, seed, min_digits, max_digits)]
 
-# %% ../nbs/04_tinylm.ipynb #0f313c69
+# %% ../nbs/04_tinylm.ipynb #3feffe77
 _ANSWER_RE = re.compile(r'Answer:[ \t]*(-?\d+)')
 
 def extract_answer(text: str) -> str | None:
@@ -97,7 +97,7 @@ def check_answer(text: str, reference) -> bool:
     got = extract_answer(text)
     return got is not None and got == str(reference).strip()
 
-# %% ../nbs/04_tinylm.ipynb #9c17b621
+# %% ../nbs/04_tinylm.ipynb #6ab23c92
 def encode_batch(tokenizer, problems: list[dict]):
     "(input_ids, attention_mask, labels) for `<s> prompt solution </s>`, right-padded, labels only on solution+EOS."
     ids, labels = [], []
@@ -110,7 +110,7 @@ def encode_batch(tokenizer, problems: list[dict]):
     y = torch.tensor([r + [-100]*(L - len(r)) for r in labels])
     return x, (x != pad).long(), y
 
-# %% ../nbs/04_tinylm.ipynb #379d785f
+# %% ../nbs/04_tinylm.ipynb #f628ee27
 def pretrain_tinylm(model, tokenizer, steps: int = 1000, minutes: float | None = None, batch_size: int = 32,
                     lr: float = 2e-3, warmup: int = 100, seed: int = 0, bf16: bool = False, progress: bool = True,
                     log_every: int = 50, callback=None) -> list[float]:
@@ -138,7 +138,7 @@ def pretrain_tinylm(model, tokenizer, steps: int = 1000, minutes: float | None =
     model.eval()
     return losses
 
-# %% ../nbs/04_tinylm.ipynb #1ef28e5f
+# %% ../nbs/04_tinylm.ipynb #0d1a0488
 @torch.no_grad()
 def evaluate_tinylm(model, tokenizer, problems: list[dict], temperature: float = 0.0, max_new_tokens: int = 72,
                     batch_size: int = 250, seed: int = 0) -> tuple[float, list[str]]:
@@ -162,8 +162,10 @@ def solution_nll(model, tokenizer, problems: list[dict]) -> float:
     x, am, y = encode_batch(tokenizer, problems)
     return model.eval()(input_ids=x, attention_mask=am, labels=y).loss.item()
 
-# %% ../nbs/04_tinylm.ipynb #eaa7fdc9
-TINYLM_DIR = Path(__file__).resolve().parent.parent/'data'/'tinylm'   # the repository's data/tinylm
+# %% ../nbs/04_tinylm.ipynb #2fed7dc0
+import importlib.util
+# the repository's data/tinylm (found through the package, so it also works inside the notebook)
+TINYLM_DIR = Path(importlib.util.find_spec('powerflow_nb').origin).resolve().parent.parent/'data'/'tinylm'
 
 def save_tinylm(model, tokenizer, out) -> Path:
     "Save model (safetensors), tokenizer and generation defaults into `out`."
@@ -184,7 +186,7 @@ def load_tinylm(path=None, dtype=torch.float32):
     tok.padding_side = 'left'
     return AutoModelForCausalLM.from_pretrained(path, dtype=dtype).eval(), tok
 
-# %% ../nbs/04_tinylm.ipynb #07becfee
+# %% ../nbs/04_tinylm.ipynb #b4699e73
 SHIPPED_STEPS = 600   # the step count of the shipped data/tinylm (see its model card)
 
 MODEL_CARD = """# tinylm: a 1.8M-parameter character-level Llama that adds numbers
