@@ -37,8 +37,9 @@ $(VLLM_VENV)/.installed:
 	$(VLLM_PY) -m pip install -q "$(VLLM_SPEC)"
 	# their wheels here are CUDA builds that fail to load (SPEC §7); vLLM's text path does not need them
 	$(VLLM_PY) -m pip uninstall -q -y torchvision torchaudio torchcodec
-	$(VLLM_PY) -m pip install -q --no-deps -e .
 	$(VLLM_PY) -m pip install -q fastcore peft accelerate safetensors tokenizers pyyaml tqdm rich pytest pytest-timeout
+	# the project itself, without its (main-environment) dependencies: vLLM's own torch/transformers stay
+	$(VLLM_PY) -m pip install -q --no-deps -e .
 	touch $@
 
 vllm-env: $(VLLM_VENV)/.installed  ## the separate vLLM (CPU) environment .venv-vllm, for the vLLM engine and its test
