@@ -23,6 +23,7 @@ COMMANDS = {
     'toy-sweep': ('powerflow_nb.lab', 'sweep_main', 'train every objective over an alpha grid on an exact toy; JSONL results plus Vega-Lite/PNG/HTML chart'),
     'sample':    ('powerflow_nb.rollout', 'sample_main', 'k samples per prompt from a saved model: --model PATH --prompt TEXT --k 4 --engine hf|vllm'),
     'pretrain-tiny': ('powerflow_nb.tinylm', 'pretrain_main', 'pretrain the tiny addition model (data/tinylm) from scratch, evaluate it, write its model card'),
+    'compare':   ('powerflow_nb.compare', 'compare_main', 'the paper\'s comparison at small scale: every method x seed, same budget, held-out avg@k/pass@k/maj@k: --config FILE [--smoke]'),
 }
 
 # %% ../nbs/99_cli.ipynb #8e74252d

@@ -1,0 +1,77 @@
+"""`powerflow compare`: the smoke comparison runs end to end, writes one results line per (method, seed) with metrics
+in range, and a rerun (or a rerun with one more method) only computes what is missing."""
+import json, subprocess, sys, time
+from pathlib import Path
+import pytest
+import yaml
+from conftest import ROOT
+
+PF = str(Path(sys.executable).parent/'powerflow')
+
+CONFIG = dict(name='smoke_test', seeds=[3, 4], train={'threads': 1, 'prompts_per_step': 4},
+              eval={'n': 16, 'k': 8}, baseline='GRPO',
+              methods=[{'name': 'base', 'kind': 'base'},
+                       {'name': 'PowerFlow', 'train': {'objective': 'powerflow', 'alpha': 4.0}},
+                       {'name': 'GRPO', 'train': {'objective': 'grpo'}},
+                       {'name': 'T=1/alpha', 'kind': 'temperature', 'alpha': 4.0}],
+              smoke_methods=['base', 'PowerFlow'])
+
+
+def _lines(p): return [json.loads(l) for l in Path(p).read_text().splitlines()]
+
+
+def test_smoke_compare_runs_and_resumes(tmp_path):
+    from powerflow_nb.compare import compare_main
+    cfg, out = tmp_path/'c.yaml', tmp_path/'out'
+    cfg.write_text(yaml.safe_dump(CONFIG))
+    t0 = time.perf_counter()
+    assert compare_main(['--config', str(cfg), '--smoke', '--out', str(out), '--no-progress']) == 0
+    first_s = time.perf_counter() - t0
+    lines = _lines(out/'results.jsonl')
+    # smoke = the two smoke methods, the first seed, 2 steps, 8 problems x 4 samples
+    assert [(l['method'], l['seed']) for l in lines] == [('base', 3), ('PowerFlow', 3)]
+    for l in lines:
+        m = l['metrics']
+        assert len(m['correct']) == 8 and all(len(r) == 4 for r in m['correct'])
+        assert 0 <= m['avg@4'] <= 1 and abs(m['pass@1'] - m['avg@4']) < 1e-9          # pass@1 is avg@k
+        assert m['pass@1'] <= m['pass@2'] <= m['pass@3'] <= m['pass@4'] <= 1             # pass@k grows with k
+        assert abs(m['avg@4'] - sum(map(sum, m['correct'])) / 32) < 1e-9                  # from the saved grid
+        assert 0 <= m['maj@4'] <= 1 and m['mean_length'] > 5
+    pf = lines[1]
+    assert [c['step'] for c in pf['curve']] == [1, 2] and all(0 <= c['accuracy'] <= 1 for c in pf['curve'])
+    assert (Path(pf['run_dir'])/'final'/'config.json').exists()
+    assert 'powerflow compare --config' in (out/'command.txt').read_text()
+    assert '| PowerFlow |' in (out/'summary.md').read_text()
+
+    # a rerun finds both lines and computes nothing
+    mtime = (Path(pf['run_dir'])/'metrics.jsonl').stat().st_mtime
+    assert compare_main(['--config', str(cfg), '--smoke', '--out', str(out), '--no-progress']) == 0
+    assert _lines(out/'results.jsonl') == lines
+    assert (Path(pf['run_dir'])/'metrics.jsonl').stat().st_mtime == mtime
+
+    # one more method joins: only it runs, the earlier lines stay as they were
+    CONFIG2 = {**CONFIG, 'smoke_methods': ['base', 'PowerFlow', 'T=1/alpha']}
+    cfg.write_text(yaml.safe_dump(CONFIG2))
+    assert compare_main(['--config', str(cfg), '--smoke', '--out', str(out), '--no-progress']) == 0
+    new = _lines(out/'results.jsonl')
+    assert new[:2] == lines and [(l['method'], l['kind']) for l in new[2:]] == [('T=1/alpha', 'temperature')]
+    assert new[2]['metrics']['temperature'] == 0.25
+    # same problems and sampling seed as base, sampled colder: shorter-or-equal spread of answers per problem
+    assert new[2]['metrics']['distinct_answers'] <= lines[0]['metrics']['distinct_answers']
+
+    # a changed method under the same name is refused, not mixed in
+    CONFIG3 = {**CONFIG2, 'methods': [{**CONFIG['methods'][0]}, {'name': 'PowerFlow', 'train': {'objective': 'powerflow', 'alpha': 2.0}},
+                                      *CONFIG['methods'][2:]]}
+    cfg.write_text(yaml.safe_dump(CONFIG3))
+    assert compare_main(['--config', str(cfg), '--smoke', '--out', str(out), '--no-progress']) == 2
+    assert first_s < 120, first_s
+
+
+def test_help_and_shipped_configs_validate():
+    r = subprocess.run([PF, 'compare', '--help'], cwd=ROOT, capture_output=True, text=True)
+    assert r.returncode == 0 and '--smoke' in r.stdout and 'budget' in r.stdout and 'kind' in r.stdout
+    from powerflow_nb.compare import load_compare
+    cc = load_compare(ROOT/'configs'/'compare_tiny.yaml')
+    assert len(cc.seeds) >= 3 and cc.baseline == 'GRPO'
+    assert {'powerflow', 'grpo', 'intuitor', 'empo', 'ttrl', 'tb_traj', 'tb_token'} <= \
+           {m.train.get('objective') for m in cc.methods if m.kind == 'train'}
