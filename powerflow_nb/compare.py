@@ -12,14 +12,14 @@ __all__ = ['METHOD_KINDS', 'BUDGET_KEYS', 'CURVE_KEYS', 'SMOKE', 'Method', 'Eval
            'plan', 'git_commit', 'run_compare', 'to_dict', 'summarize', 'summary_markdown', 'smoke_config',
            'compare_main']
 
-# %% ../nbs/09_compare.ipynb #cb90cabd
+# %% ../nbs/09_compare.ipynb #6c397b6f
 import argparse, hashlib, json, math, os, re, shlex, subprocess, sys, time
 from dataclasses import dataclass, field, fields, asdict, MISSING as dataclasses_MISSING
 from pathlib import Path
 import numpy as np
 import yaml
 
-# %% ../nbs/09_compare.ipynb #dad5cc7f
+# %% ../nbs/09_compare.ipynb #7be25685
 def _f(default, help, choices=None):
     "A dataclass field with its documentation (and allowed values) attached."
     if isinstance(default, (list, dict)): return field(default_factory=lambda: type(default)(default), metadata={'help': help, 'choices': choices})
@@ -84,7 +84,7 @@ class CompareConfig:
     results_dir: str = _f('data/results', "results.jsonl, summary.md, command.txt go to <results_dir>/<name>/")
     smoke_methods: list = _f([], "methods that --smoke runs (default: the first two)")
 
-# %% ../nbs/09_compare.ipynb #cf00d063
+# %% ../nbs/09_compare.ipynb #a66b4773
 def describe(cls) -> str:
     "Every field of a config dataclass with its default and documentation, as commented YAML."
     out = []
@@ -94,7 +94,7 @@ def describe(cls) -> str:
         out.append(yaml.safe_dump({f.name: d}, default_flow_style=None, width=200).strip())
     return '\n'.join(out)
 
-# %% ../nbs/09_compare.ipynb #250b15cf
+# %% ../nbs/09_compare.ipynb #d8256c93
 def _known(d, cls, where):
     "`d` as a `cls`, refusing keys `cls` does not have."
     if not isinstance(d, dict): raise ValueError(f"{where} must be a mapping of key: value, got {type(d).__name__}")
@@ -150,7 +150,7 @@ def slug(name: str) -> str:
     "A folder name for a method label ('T=1/alpha' -> 'T_1_alpha')."
     return re.sub(r'[^A-Za-z0-9._-]+', '_', name).strip('_') or 'method'
 
-# %% ../nbs/09_compare.ipynb #b5d0cc93
+# %% ../nbs/09_compare.ipynb #ed12dd06
 def validate_compare(cc: CompareConfig) -> CompareConfig:
     "Check everything visible from the config alone; ValueError saying what to fix."
     from powerflow_nb.trainer import validate
@@ -212,7 +212,7 @@ def load_compare(path=None, d=None) -> CompareConfig:
     cc.methods = [_known(m, Method, f"methods[{i}]") for i, m in enumerate(methods)]
     return validate_compare(cc)
 
-# %% ../nbs/09_compare.ipynb #fd8d165e
+# %% ../nbs/09_compare.ipynb #6506e251
 def eval_setup(cc, shared_cfg=None):
     "(rows, check name, answer style, max_new_tokens) of the comparison's evaluation."
     from powerflow_nb.eval import eval_rows, default_check
@@ -248,7 +248,7 @@ def eval_policy(model, tok, cc, seed, temperature=None, shared_cfg=None, setup=N
     m['example'] = rows[0]['prompt'] + g['texts'][0][0]
     return m
 
-# %% ../nbs/09_compare.ipynb #bcf917a7
+# %% ../nbs/09_compare.ipynb #9fbaca8f
 CURVE_KEYS = ('step', 'accuracy', 'length_mean', 'reward', 'loss', 'entropy', 'logz_mean', 'base_logp_per_token',
               'finished_frac', 'time_s')
 
@@ -259,9 +259,9 @@ def read_curve(run_dir) -> list[dict]:
     return [{k: d[k] for k in CURVE_KEYS if k in d} for d in map(json.loads, p.read_text().splitlines()) if d]
 
 def fingerprint(cc, method, seed) -> str:
-    "What a results line was computed from: the method, the shared config, the evaluation and the seed."
-    d = {'method': asdict(method), 'base': cc.base, 'train': cc.train, 'train_task': cc.train_task,
-         'eval': asdict(cc.eval), 'seed': seed}
+    "What a results line was computed from: the method, the resolved TrainConfig (its hash), the evaluation, the seed."
+    cfg = method_train_config(cc, method, seed) if method.kind == 'train' else base_train_config(cc)
+    d = {'method': asdict(method), 'train_config': cfg.hash(), 'eval': asdict(cc.eval), 'seed': seed}
     return hashlib.sha256(json.dumps(d, sort_keys=True).encode()).hexdigest()[:16]
 
 _BASE_CACHE = {}
@@ -306,7 +306,7 @@ def run_method(cc, method, seed, runs_root=None, progress=False, setup=None) -> 
     line['seconds'] = time.perf_counter() - t0
     return line
 
-# %% ../nbs/09_compare.ipynb #5bd18433
+# %% ../nbs/09_compare.ipynb #ff4795b2
 def read_reference(method) -> dict | None:
     "The metrics dict at `method.key` of `method.file` (JSON), or None when the file does not exist yet."
     p = Path(method.file)
@@ -319,7 +319,7 @@ def read_reference(method) -> dict | None:
     if not isinstance(d, dict): raise ValueError(f"{p}: entry {method.key!r} must be a mapping of metric: value")
     return d
 
-# %% ../nbs/09_compare.ipynb #3987a78a
+# %% ../nbs/09_compare.ipynb #5f19d9b1
 def read_results(path) -> list[dict]:
     "The results lines of a comparison (a torn last line from a kill is ignored)."
     p = Path(path)
@@ -379,7 +379,7 @@ def to_dict(cc) -> dict:
     d['eval'] = asdict(cc.eval); d['methods'] = [asdict(m) for m in cc.methods]
     return d
 
-# %% ../nbs/09_compare.ipynb #fee3241e
+# %% ../nbs/09_compare.ipynb #c7ad18e6
 def _mean_se(v):
     v = np.asarray([x for x in v if x is not None and not (isinstance(x, float) and math.isnan(x))], dtype=float)
     if len(v) == 0: return float('nan'), float('nan'), 0
@@ -420,7 +420,7 @@ def summary_markdown(rows, cc) -> str:
                    f"{f(r['distinct_correct'], d=2)} | {f(r['s_per_step'], d=2)} | {r['seeds']} |")
     return '\n'.join(out)
 
-# %% ../nbs/09_compare.ipynb #75982250
+# %% ../nbs/09_compare.ipynb #2aeec297
 SMOKE = dict(steps=2, n=8, k=4)
 
 def smoke_config(cc) -> CompareConfig:
