@@ -18,6 +18,7 @@ COMMANDS = {
     'toy-demo':  ('powerflow_nb.toy', 'demo_main', 'the alpha-power target of the exact toy base model, printed and charted'),
     'docs':      ('powerflow_nb.docs', 'docs_main', 'build the documentation site from the notebooks, offline (Sphinx, or Quarto if installed)'),
     'creativity-sweep': ('powerflow_nb.creativity', 'creativity_sweep_main', 'sample SmolLM2-135M-Instruct across temperatures on creative prompts; quality and diversity metrics to JSON'),
+    'creativity-eval': ('powerflow_nb.creativity', 'creativity_eval_main', 'sample trained runs (LABEL=RUN_DIR) like the creativity temperature sweep; metrics, samples and frontier check to JSON'),
     'train':     ('powerflow_nb.trainer', 'train_main', 'fine-tune a model toward p_base^alpha (PowerFlow) or another objective: --config FILE [key=value ...]'),
     'eval':      ('powerflow_nb.eval', 'eval_main', 'avg@k, unbiased pass@k and mean length of a model: --model PATH --k 8'),
     'toy-sweep': ('powerflow_nb.lab', 'sweep_main', 'train every objective over an alpha grid on an exact toy; JSONL results plus Vega-Lite/PNG/HTML chart'),
