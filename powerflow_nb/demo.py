@@ -61,7 +61,7 @@ def mean_logz(trainer, prompts) -> float:
     module = trainer.acc.unwrap_model(lz.module)
     if lz.kind == 'scalar': return float(module())
     if lz.kind == 'table': return float(module.table.mean())
-    from powerflow_nb.rollout import prompt_hidden
+    from powerflow_nb.rollout import base_scores
     from powerflow_nb.rollout import Rollout
     tok = trainer.tok
     ids = [tok(p).input_ids for p in prompts]
@@ -69,7 +69,7 @@ def mean_logz(trainer, prompts) -> float:
     ro = Rollout(prompts=list(prompts), prompt_index=torch.arange(n), prompt_ids=ids, response_ids=[[] for _ in ids],
                  texts=['']*n, lengths=torch.zeros(n, dtype=torch.long), finished=torch.zeros(n, dtype=torch.bool),
                  sample_logp=None)
-    h = prompt_hidden(trainer.policy, ro, tok.pad_token_id).float()
+    h = base_scores(trainer.base_model, ro, tok.pad_token_id)[1]   # the features the trainer feeds the head
     return float(module(hidden=h[:, None, :]).mean())
 
 # %% ../nbs/06b_demo.ipynb #2a5e8f55

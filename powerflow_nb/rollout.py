@@ -13,8 +13,9 @@ import torch
 import torch.nn.functional as F
 
 # %% auto #0
-__all__ = ['TOY_CHARS', 'VLLM_MISSING', 'SamplingConfig', 'Rollout', 'response_logprobs', 'base_logprobs', 'prompt_hidden',
-           'toy_tokenizer', 'toy_lm', 'HFEngine', 'hf_state_dict', 'VLLMEngine', 'make_engine', 'sample_main']
+__all__ = ['TOY_CHARS', 'VLLM_MISSING', 'SamplingConfig', 'Rollout', 'response_logprobs', 'base_logprobs', 'base_scores',
+           'prompt_hidden', 'toy_tokenizer', 'toy_lm', 'HFEngine', 'hf_state_dict', 'VLLMEngine', 'make_engine',
+           'sample_main']
 
 # %% ../nbs/05_rollout.ipynb #37b0b391
 @dataclass
@@ -74,19 +75,21 @@ def _pack(prompt_ids, response_ids, pad_id=0, device='cpu'):
 # %% ../nbs/05_rollout.ipynb #25f5c4d8
 def _device(model): return next(model.parameters()).device
 
-def _token_logps(model, prompt_ids, response_ids, pad_id=0):
-    "Per-token log-probs of the responses under `model`, (B, R), zero outside each response"
+def _token_logps(model, prompt_ids, response_ids, pad_id=0, hidden=False):
+    "Per-token log-probs of the responses under `model`, (B, R), zero outside each response (+ pooled prompt hidden)"
     ids, mask, pos, resp_mask, P = _pack(prompt_ids, response_ids, pad_id, _device(model))
     R = resp_mask.shape[1]
     # logits at columns P-1 .. P+R-1 (R+1 of them); the last one predicts past the response and is dropped
-    kw = dict(input_ids=ids, attention_mask=mask, position_ids=pos, use_cache=False)
-    try: logits = model(**kw, logits_to_keep=R + 1).logits
-    except TypeError: logits = model(**kw).logits   # a model without `logits_to_keep`: slice instead
-    logits = logits[:, -(R + 1):-1]
+    kw = dict(input_ids=ids, attention_mask=mask, position_ids=pos, use_cache=False, output_hidden_states=hidden)
+    try: out = model(**kw, logits_to_keep=R + 1)
+    except TypeError: out = model(**kw)   # a model without `logits_to_keep`: slice instead
+    logits = out.logits[:, -(R + 1):-1]
     if logits.dtype in (torch.float16, torch.bfloat16): logits = logits.float()   # log-softmax in fp32 under autocast
     tgt = ids[:, P:]
     lp = logits.gather(-1, tgt.unsqueeze(-1)).squeeze(-1) - torch.logsumexp(logits, -1)
-    return lp * resp_mask
+    if not hidden: return lp * resp_mask
+    h, m = out.hidden_states[-1][:, :P].float(), mask[:, :P, None].float()   # causal: the prompt never sees y
+    return lp * resp_mask, (h * m).sum(1) / m.sum(1)
 
 def response_logprobs(model, rollout: Rollout, pad_id: int = 0, batch_size: int | None = None):
     "Teacher-forced `(logp_sum (B,), lengths (B,))` of each response under `model`; differentiable, batched."
@@ -113,6 +116,15 @@ def base_logprobs(policy_or_base, rollout: Rollout, pad_id: int = 0, batch_size:
     ctx = m.disable_adapter() if _is_peft(m) else contextlib.nullcontext()
     with torch.no_grad(), _eval_mode(m), ctx:
         return response_logprobs(m, rollout, pad_id, batch_size)[0]
+
+def base_scores(policy_or_base, rollout: Rollout, pad_id: int = 0):
+    "`(log p_base sums (B,), prompt hidden (n_prompts, D))` from ONE no-grad base forward (PEFT: adapters disabled)."
+    m = policy_or_base
+    ctx = m.disable_adapter() if _is_peft(m) else contextlib.nullcontext()
+    with torch.no_grad(), _eval_mode(m), ctx:
+        lp, h = _token_logps(m, rollout.prompt_ids, rollout.response_ids, pad_id, hidden=True)
+    first = torch.stack([(rollout.prompt_index == i).nonzero()[0, 0] for i in range(rollout.n_prompts)])
+    return lp.sum(-1), h[first]
 
 # %% ../nbs/05_rollout.ipynb #e13900f5
 def prompt_hidden(model, rollout: Rollout, pad_id: int = 0):
