@@ -11,16 +11,16 @@ __all__ = ['METHOD_KINDS', 'BUDGET_KEYS', 'CURVE_KEYS', 'CODE_FILES', 'SMOKE', '
            'eval_setup', 'eval_policy', 'read_curve', 'fingerprint', 'run_method', 'read_reference', 'read_results',
            'plan', 'code_hash', 'git_commit', 'run_compare', 'to_dict', 'summarize', 'summary_markdown', 'smoke_config',
            'compare_main', 'curves_frame', 'curves_chart', 'pass_frame', 'pass_chart', 'quality_diversity_chart',
-           'chart_png']
+           'chart_png', 'paired_gap']
 
-# %% ../nbs/09_compare.ipynb #0c374cb4
+# %% ../nbs/09_compare.ipynb #d7ca2cec
 import argparse, hashlib, json, math, os, re, shlex, subprocess, sys, time
 from dataclasses import dataclass, field, fields, asdict, MISSING as dataclasses_MISSING
 from pathlib import Path
 import numpy as np
 import yaml
 
-# %% ../nbs/09_compare.ipynb #96bc41e1
+# %% ../nbs/09_compare.ipynb #e8693892
 def _f(default, help, choices=None):
     "A dataclass field with its documentation (and allowed values) attached."
     if isinstance(default, (list, dict)): return field(default_factory=lambda: type(default)(default), metadata={'help': help, 'choices': choices})
@@ -85,7 +85,7 @@ class CompareConfig:
     results_dir: str = _f('data/results', "results.jsonl, summary.md, command.txt go to <results_dir>/<name>/")
     smoke_methods: list = _f([], "methods that --smoke runs (default: the first two)")
 
-# %% ../nbs/09_compare.ipynb #90ddb8a0
+# %% ../nbs/09_compare.ipynb #4adf40a8
 def describe(cls) -> str:
     "Every field of a config dataclass with its default and documentation, as commented YAML."
     out = []
@@ -95,7 +95,7 @@ def describe(cls) -> str:
         out.append(yaml.safe_dump({f.name: d}, default_flow_style=None, width=200).strip())
     return '\n'.join(out)
 
-# %% ../nbs/09_compare.ipynb #f2891ee6
+# %% ../nbs/09_compare.ipynb #cf05f948
 def _known(d, cls, where):
     "`d` as a `cls`, refusing keys `cls` does not have."
     if not isinstance(d, dict): raise ValueError(f"{where} must be a mapping of key: value, got {type(d).__name__}")
@@ -153,7 +153,7 @@ def slug(name: str) -> str:
     "A folder name for a method label ('T=1/alpha' -> 'T_1_alpha')."
     return re.sub(r'[^A-Za-z0-9._-]+', '_', name).strip('_') or 'method'
 
-# %% ../nbs/09_compare.ipynb #11da64e2
+# %% ../nbs/09_compare.ipynb #909fff2d
 def validate_compare(cc: CompareConfig) -> CompareConfig:
     "Check everything visible from the config alone; ValueError saying what to fix."
     from powerflow_nb.trainer import validate
@@ -200,13 +200,20 @@ def validate_compare(cc: CompareConfig) -> CompareConfig:
             raise ValueError(f"method {m.name!r} has kind 'reference': give file: (a JSON path) and key: (its entry)")
     return cc
 
-def load_compare(path=None, d=None) -> CompareConfig:
-    "A validated CompareConfig from a YAML file (or a dict `d`)."
+def load_compare(path=None, d=None, sets=()) -> CompareConfig:
+    "A validated CompareConfig from a YAML file (or a dict `d`), with 'train.KEY=V' / 'eval.KEY=V' / 'KEY=V' overrides."
     if d is None:
         p = Path(path)
         if not p.exists(): raise ValueError(f"comparison config {p} does not exist")
         d = yaml.safe_load(p.read_text()) or {}
-    d = dict(d)
+    d = {k: (dict(v) if isinstance(v, dict) else v) for k, v in d.items()}
+    for kv in sets:
+        if '=' not in kv: raise ValueError(f"--set {kv!r} must look like KEY=VALUE (train.steps=5, eval.n=16, name=x)")
+        key, v = kv.split('=', 1)
+        sect, _, sub = key.partition('.')
+        if sub and sect not in ('train', 'eval'): raise ValueError(f"--set {kv!r}: dotted keys go under train. or eval.")
+        if sub: d.setdefault(sect, {})[sub] = yaml.safe_load(v)
+        else: d[key] = yaml.safe_load(v)
     methods = d.pop('methods', [])
     if not isinstance(methods, list): raise ValueError("methods must be a list of mappings (name, kind, train, ...)")
     ev = d.pop('eval', {}) or {}
@@ -215,7 +222,7 @@ def load_compare(path=None, d=None) -> CompareConfig:
     cc.methods = [_known(m, Method, f"methods[{i}]") for i, m in enumerate(methods)]
     return validate_compare(cc)
 
-# %% ../nbs/09_compare.ipynb #c6682677
+# %% ../nbs/09_compare.ipynb #df14cf98
 def eval_setup(cc, shared_cfg=None):
     "(rows, check name, answer style, max_new_tokens) of the comparison's evaluation."
     from powerflow_nb.eval import eval_rows, default_check
@@ -251,7 +258,7 @@ def eval_policy(model, tok, cc, seed, temperature=None, shared_cfg=None, setup=N
     m['example'] = rows[0]['prompt'] + g['texts'][0][0]
     return m
 
-# %% ../nbs/09_compare.ipynb #ea8f442d
+# %% ../nbs/09_compare.ipynb #c3d574ac
 CURVE_KEYS = ('step', 'accuracy', 'length_mean', 'reward', 'loss', 'entropy', 'logz_mean', 'base_logp_per_token',
               'finished_frac', 'time_s')
 
@@ -312,7 +319,7 @@ def run_method(cc, method, seed, runs_root=None, progress=False, setup=None) -> 
     line['seconds'] = time.perf_counter() - t0
     return line
 
-# %% ../nbs/09_compare.ipynb #fc3d40f3
+# %% ../nbs/09_compare.ipynb #a230f063
 def read_reference(method, seed) -> dict | None:
     """Metrics of run seed `seed` from `method.file` (JSON): the entry of `per_seed[key]` with that seed, else `key` if it
     names that seed; None when the file or that seed is not there (the row stays pending)."""
@@ -328,7 +335,7 @@ def read_reference(method, seed) -> dict | None:
     if not isinstance(e, dict): raise ValueError(f"{p}: entry {method.key!r} must be a mapping of metric: value")
     return e if e.get('seed', seed) == seed else None
 
-# %% ../nbs/09_compare.ipynb #b818e126
+# %% ../nbs/09_compare.ipynb #019c3569
 def read_results(path) -> list[dict]:
     "The results lines of a comparison (a torn last line from a kill is ignored)."
     p = Path(path)
@@ -370,8 +377,9 @@ def run_compare(cc, out=None, runs_root=None, command=None, progress=True, train
     out = Path(out) if out is not None else Path(cc.results_dir)/cc.name
     out.mkdir(parents=True, exist_ok=True)
     (out/'config.yaml').write_text(yaml.safe_dump(to_dict(cc), sort_keys=False))
-    if command: (out/'command.txt').write_text(f"{command}\n# git {git_commit()}, library code {code_hash()}, "
-                                               f"started {time.strftime('%Y-%m-%d %H:%M:%S %Z')}\n")
+    if command:                                      # appended: a continued comparison keeps every command that fed it
+        with open(out/'command.txt', 'a') as f: f.write(f"{command}\n# git {git_commit()}, library code {code_hash()}, "
+                                                        f"started {time.strftime('%Y-%m-%d %H:%M:%S %Z')}\n")
     res_path = out/'results.jsonl'
     lines = read_results(res_path)
     res_path.write_text(''.join(json.dumps(l) + '\n' for l in lines))   # drop a torn line
@@ -384,7 +392,7 @@ def run_compare(cc, out=None, runs_root=None, command=None, progress=True, train
         line = run_method(cc, m, s, runs_root, train_progress, setup)
         if line is not None: line['code'] = code
         if line is None:
-            tqdm.write(f'{m.name} seed {s}: pending ({m.file} not there yet)'); continue
+            tqdm.write(f'{m.name} seed {s}: pending (no seed {s} in {m.file} yet)'); continue
         with open(res_path, 'a') as f:
             f.write(json.dumps(line) + '\n'); f.flush(); os.fsync(f.fileno())
         lines.append(line)
@@ -399,7 +407,7 @@ def to_dict(cc) -> dict:
     d['eval'] = asdict(cc.eval); d['methods'] = [asdict(m) for m in cc.methods]
     return d
 
-# %% ../nbs/09_compare.ipynb #81de18ab
+# %% ../nbs/09_compare.ipynb #1b91a451
 def _mean_se(v):
     v = np.asarray([x for x in v if x is not None and not (isinstance(x, float) and math.isnan(x))], dtype=float)
     if len(v) == 0: return float('nan'), float('nan'), 0
@@ -441,7 +449,7 @@ def summary_markdown(rows, cc) -> str:
                    f"{f(r['distinct_correct'], d=2)} | {f(r['distinct_answers'], d=2)} | {f(r['s_per_step'], d=2)} | {r['seeds']} |")
     return '\n'.join(out)
 
-# %% ../nbs/09_compare.ipynb #b4a6ae40
+# %% ../nbs/09_compare.ipynb #2e6184b7
 SMOKE = dict(steps=2, n=8, k=4)
 
 def smoke_config(cc) -> CompareConfig:
@@ -469,6 +477,9 @@ def _parser():
     p.add_argument('--out', help='results folder (default <results_dir>/<name>, or runs/compare_smoke/<name> with --smoke)')
     p.add_argument('--methods', nargs='+', metavar='NAME', help='run only these methods (their lines join the same results file)')
     p.add_argument('--seeds', nargs='+', type=int, metavar='S', help='run only these seeds (a subset of the config\'s)')
+    p.add_argument('--set', nargs='+', default=[], metavar='KEY=VALUE', dest='sets',
+                   help="override config entries: train.KEY (shared budget, e.g. train.steps=5), eval.KEY (e.g. eval.n=16) "
+                        "or a top-level key (e.g. name=my_run); use another --out or name, since results differ")
     p.add_argument('--print-config', action='store_true', help='print the validated comparison (YAML) and exit')
     p.add_argument('--no-progress', action='store_true', help='no progress bar')
     p.add_argument('--train-progress', action='store_true', help="also show each training run's own progress bar")
@@ -479,7 +490,7 @@ def compare_main(argv=None):
     argv = sys.argv[1:] if argv is None else list(argv)
     a = _parser().parse_args(argv)
     try:
-        cc = load_compare(a.config)
+        cc = load_compare(a.config, sets=a.sets)
         if a.methods:
             unknown = [n for n in a.methods if n not in [m.name for m in cc.methods]]
             if unknown: raise ValueError(f"--methods {unknown} not in the config ({[m.name for m in cc.methods]})")
@@ -501,7 +512,7 @@ def compare_main(argv=None):
           f"({time.perf_counter() - t0:.0f} s)")
     return 0
 
-# %% ../nbs/09_compare.ipynb #91ebfadc
+# %% ../nbs/09_compare.ipynb #fa004738
 def curves_frame(lines, keys=('accuracy', 'length_mean'), window=5):
     "Long DataFrame (method, step, metric, value): per-step training metrics, rolling mean per run, then mean over seeds."
     import pandas as pd
@@ -565,3 +576,10 @@ def chart_png(chart, path=None, scale=1.5) -> bytes:
     png = vlc.vegalite_to_png(chart.to_json(), scale=scale)
     if path is not None: Path(path).write_bytes(png)
     return png
+
+# %% ../nbs/09_compare.ipynb #e7f6c5de
+def paired_gap(lines, a, b, k) -> tuple[float, float, int]:
+    "(mean, SE, seeds) over seeds of avg@k(a) - avg@k(b), in points, for the seeds both methods have."
+    by = {(l['method'], l['seed']): l['metrics'][f'avg@{k}'] for l in lines if f'avg@{k}' in l['metrics']}
+    d = [100 * (by[(a, s)] - by[(b, s)]) for (m, s) in by if m == a and (b, s) in by]
+    return _mean_se(d)

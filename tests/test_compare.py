@@ -47,6 +47,7 @@ def test_smoke_compare_runs_and_resumes(tmp_path):
     mtime = (Path(pf['run_dir'])/'metrics.jsonl').stat().st_mtime
     assert compare_main(['--config', str(cfg), '--smoke', '--out', str(out), '--no-progress']) == 0
     assert _lines(out/'results.jsonl') == lines
+    assert (out/'command.txt').read_text().count('powerflow compare --config') == 2      # every command is kept
     assert (Path(pf['run_dir'])/'metrics.jsonl').stat().st_mtime == mtime
 
     # one more method joins: only it runs, the earlier lines stay as they were
@@ -75,3 +76,9 @@ def test_help_and_shipped_configs_validate():
     assert len(cc.seeds) >= 3 and cc.baseline == 'GRPO'
     assert {'powerflow', 'grpo', 'intuitor', 'empo', 'ttrl', 'tb_traj', 'tb_token'} <= \
            {m.train.get('objective') for m in cc.methods if m.kind == 'train'}
+    sm = load_compare(ROOT/'configs'/'compare_smollm2.yaml')     # writes its reasoning-gym prompt file under runs/
+    from powerflow_nb.compare import method_train_config
+    pf = method_train_config(sm, next(m for m in sm.methods if m.name == 'PowerFlow'), 0)
+    assert (pf.model, pf.lora, pf.chat_template, pf.alpha, pf.check) == ('smollm2', True, True, 2.0, 'rg:basic_arithmetic')
+    rows = [json.loads(l) for l in Path(ROOT/pf.prompts).read_text().splitlines()]
+    assert len(rows) == pf.n_prompts and all(r['prompt'].startswith('Calculate') and r['answer'] for r in rows)
