@@ -12,7 +12,7 @@ __all__ = ['KINDS', 'REPO_ROOT', 'CREATIVE_DIR', 'PROMPTS_PATH', 'SWEEP_PATH', '
            'semantic_diversity', 'chat_prompt', 'response_mean_logprob', 'repetition', 'quality_score', 'evaluate',
            'frontier', 'quality_diversity_chart', 'chart_png', 'sample_responses', 'pick_prompts', 'temperature_sweep',
            'creativity_sweep_main', 'train_prompt_file', 'load_policy', 'run_record', 'creativity_eval',
-           'creativity_eval_main']
+           'creativity_eval_main', 'chord_margin', 'margin_interval']
 
 # %% ../nbs/10_creativity.ipynb #bb415bbd
 import json, math, os, re, itertools, warnings
@@ -414,3 +414,36 @@ def creativity_eval_main(argv=None):
         tail = f"  beyond the temperature frontier: {fr['points'][i]['beyond_frontier']}" if fr else ''
         print(f"{p['method']:<22} quality {p['quality']:5.1f}  diversity {p['diversity']:5.1f}  self-BLEU {p['self_bleu']:5.1f}{tail}")
     print(f'wrote {a.out}')
+
+# %% ../nbs/10_creativity.ipynb #1cc1e5cc
+def chord_margin(temps, point, x: str = 'diversity', y: str = 'quality') -> float:
+    "`point[y]` minus the linear interpolation, at `point[x]`, between the Pareto temperature points bracketing it."
+    fr = sorted((t for t in temps if not any(u[x] >= t[x] and u[y] >= t[y] and u is not t for u in temps)), key=lambda t: t[x])
+    for a, b in zip(fr, fr[1:]):
+        if a[x] <= point[x] <= b[x]:
+            return float(point[y] - (a[y] + (point[x] - a[x]) * (b[y] - a[y]) / (b[x] - a[x])))
+    return float('nan')
+
+def _prompt_table(samples):
+    "{setting: {prompt_id: (mean quality, semantic diversity)}} from annotated samples"
+    emb, out = embed([s['text'] for s in samples]), {}
+    for st in dict.fromkeys(s['setting'] for s in samples):
+        for pid in dict.fromkeys(s['prompt_id'] for s in samples if s['setting'] == st):
+            idx = [i for i, s in enumerate(samples) if s['setting'] == st and s['prompt_id'] == pid]
+            out.setdefault(st, {})[pid] = (float(np.mean([samples[i]['quality'] for i in idx])), semantic_diversity(emb=emb[idx]))
+    return out
+
+def margin_interval(temp_samples, method_samples, n_boot: int = 2000, seed: int = 0, level: float = 0.95) -> dict:
+    "Chord margin of every method setting, with a paired bootstrap interval over prompts: {setting: (margin, lo, hi)}."
+    tab = _prompt_table(list(temp_samples) + list(method_samples))
+    temp_settings = list(dict.fromkeys(s['setting'] for s in temp_samples))
+    pids = sorted(set.intersection(*(set(v) for v in tab.values())))
+    if len(pids) < 2: raise ValueError('The settings share fewer than 2 prompts: evaluate them on the same prompts.')
+    def margins(sel):
+        pt = {st: dict(quality=np.mean([tab[st][p][0] for p in sel]), diversity=np.mean([tab[st][p][1] for p in sel])) for st in tab}
+        temps = [pt[st] for st in temp_settings]
+        return {st: chord_margin(temps, pt[st]) for st in tab if st not in temp_settings}
+    full, rng = margins(pids), np.random.default_rng(seed)
+    boots = [margins(list(rng.choice(pids, len(pids)))) for _ in range(n_boot)]
+    lo, hi = 100 * (1 - level) / 2, 100 * (1 + level) / 2
+    return {st: (m, *map(float, np.nanpercentile([b[st] for b in boots], [lo, hi]))) for st, m in full.items()}
