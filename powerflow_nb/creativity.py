@@ -101,18 +101,20 @@ def _minilm():
     d = get_model_path()
     return AutoTokenizer.from_pretrained(d), AutoModel.from_pretrained(d).eval()
 
+_EMBEDDINGS: dict = {}  # text -> embedding: the results cells embed the same saved texts several times
+
 @torch.no_grad()
 def embed(texts, batch_size: int = 64) -> torch.Tensor:
-    "all-MiniLM-L6-v2 sentence embeddings, (N, 384), L2-normalised (mean pooling, as sentence-transformers)."
+    "all-MiniLM-L6-v2 sentence embeddings, (N, 384), L2-normalised (mean pooling, as sentence-transformers); cached per text."
     if isinstance(texts, str): texts = [texts]
-    tok, model = _minilm()
-    out = []
-    for i in range(0, len(texts), batch_size):
-        b = tok(list(texts[i:i+batch_size]), padding=True, truncation=True, max_length=256, return_tensors='pt')
+    todo = list(dict.fromkeys(t for t in texts if t not in _EMBEDDINGS))
+    if todo: tok, model = _minilm()
+    for i in range(0, len(todo), batch_size):
+        b = tok(todo[i:i+batch_size], padding=True, truncation=True, max_length=256, return_tensors='pt')
         h = model(**b).last_hidden_state
         m = b['attention_mask'].unsqueeze(-1).to(h.dtype)
-        out.append(torch.nn.functional.normalize((h*m).sum(1) / m.sum(1).clamp(min=1e-9), dim=-1))
-    return torch.cat(out) if out else torch.zeros(0, 384)
+        _EMBEDDINGS.update(zip(todo[i:i+batch_size], torch.nn.functional.normalize((h*m).sum(1) / m.sum(1).clamp(min=1e-9), dim=-1)))
+    return torch.stack([_EMBEDDINGS[t] for t in texts]) if texts else torch.zeros(0, 384)
 
 # %% ../nbs/10_creativity.ipynb #5e62479d
 def semantic_diversity(texts=None, emb=None) -> float:
@@ -439,11 +441,14 @@ def margin_interval(temp_samples, method_samples, n_boot: int = 2000, seed: int 
     temp_settings = list(dict.fromkeys(s['setting'] for s in temp_samples))
     pids = sorted(set.intersection(*(set(v) for v in tab.values())))
     if len(pids) < 2: raise ValueError('The settings share fewer than 2 prompts: evaluate them on the same prompts.')
-    def margins(sel):
-        pt = {st: dict(quality=np.mean([tab[st][p][0] for p in sel]), diversity=np.mean([tab[st][p][1] for p in sel])) for st in tab}
+    sts = list(tab)
+    QD = np.array([[tab[st][p] for p in pids] for st in sts])   # (settings, prompts, [quality, diversity])
+    def margins(cols):
+        q, d = QD[:, cols].mean(1).T
+        pt = {st: dict(quality=q[i], diversity=d[i]) for i, st in enumerate(sts)}
         temps = [pt[st] for st in temp_settings]
-        return {st: chord_margin(temps, pt[st]) for st in tab if st not in temp_settings}
-    full, rng = margins(pids), np.random.default_rng(seed)
-    boots = [margins(list(rng.choice(pids, len(pids)))) for _ in range(n_boot)]
+        return {st: chord_margin(temps, pt[st]) for st in sts if st not in temp_settings}
+    full, rng = margins(np.arange(len(pids))), np.random.default_rng(seed)
+    boots = [margins(rng.integers(0, len(pids), len(pids))) for _ in range(n_boot)]
     lo, hi = 100 * (1 - level) / 2, 100 * (1 + level) / 2
     return {st: (m, *map(float, np.nanpercentile([b[st] for b in boots], [lo, hi]))) for st, m in full.items()}
