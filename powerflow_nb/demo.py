@@ -1,5 +1,5 @@
 """`powerflow demo` (and `make run`): α = 4 on the shipped tiny addition model, prompts WITHOUT labels,
-2 CPU cores, about ten minutes; a before/after table and a run folder with metrics and charts.
+2 CPU cores, 11-14 minutes; a before/after table and a run folder with metrics and charts.
 
 Docs: https://powerflow-nb.github.io/powerflow_nb/demo.html.md"""
 
@@ -18,7 +18,7 @@ import yaml
 
 # %% ../nbs/06b_demo.ipynb #1ddbdc7e
 DEMO_YAML = """\
-# PowerFlow on the shipped tiny addition model: alpha = 4, no labels, 2 CPU cores, ~10 minutes.
+# PowerFlow on the shipped tiny addition model: alpha = 4, no labels, 2 CPU cores, 11-14 minutes.
 model: tinylm
 prompts: addition        # generated 1-5 digit additions; their answers only feed the accuracy monitor
 n_prompts: 4096
