@@ -7,20 +7,20 @@ Docs: https://powerflow-nb.github.io/powerflow_nb/compare.html.md"""
 
 # %% auto #0
 __all__ = ['METHOD_KINDS', 'BUDGET_KEYS', 'CURVE_KEYS', 'CODE_FILES', 'SMOKE', 'Method', 'EvalSpec', 'CompareConfig', 'describe',
-           'base_train_config', 'task_prompt_file', 'method_train_config', 'slug', 'validate_compare', 'load_compare',
-           'eval_setup', 'eval_policy', 'read_curve', 'fingerprint', 'run_method', 'read_reference', 'read_results',
-           'plan', 'code_hash', 'git_commit', 'run_compare', 'to_dict', 'summarize', 'summary_markdown', 'smoke_config',
-           'compare_main', 'curves_frame', 'curves_chart', 'pass_frame', 'pass_chart', 'quality_diversity_chart',
-           'chart_png', 'paired_gap']
+           'base_train_config', 'task_prompt_file', 'method_train_config', 'slug', 'validate_compare', 'parse_compare',
+           'load_compare', 'eval_setup', 'eval_policy', 'read_curve', 'fingerprint', 'run_method', 'read_reference',
+           'read_results', 'plan', 'code_hash', 'git_commit', 'run_compare', 'to_dict', 'summarize', 'summary_markdown',
+           'smoke_config', 'compare_main', 'curves_frame', 'curves_chart', 'pass_frame', 'pass_chart',
+           'quality_diversity_chart', 'chart_png', 'paired_gap']
 
-# %% ../nbs/09_compare.ipynb #d7ca2cec
+# %% ../nbs/09_compare.ipynb #06977a8f
 import argparse, hashlib, json, math, os, re, shlex, subprocess, sys, time
 from dataclasses import dataclass, field, fields, asdict, MISSING as dataclasses_MISSING
 from pathlib import Path
 import numpy as np
 import yaml
 
-# %% ../nbs/09_compare.ipynb #e8693892
+# %% ../nbs/09_compare.ipynb #9366c71f
 def _f(default, help, choices=None):
     "A dataclass field with its documentation (and allowed values) attached."
     if isinstance(default, (list, dict)): return field(default_factory=lambda: type(default)(default), metadata={'help': help, 'choices': choices})
@@ -85,7 +85,7 @@ class CompareConfig:
     results_dir: str = _f('data/results', "results.jsonl, summary.md, command.txt go to <results_dir>/<name>/")
     smoke_methods: list = _f([], "methods that --smoke runs (default: the first two)")
 
-# %% ../nbs/09_compare.ipynb #4adf40a8
+# %% ../nbs/09_compare.ipynb #3840faae
 def describe(cls) -> str:
     "Every field of a config dataclass with its default and documentation, as commented YAML."
     out = []
@@ -95,7 +95,7 @@ def describe(cls) -> str:
         out.append(yaml.safe_dump({f.name: d}, default_flow_style=None, width=200).strip())
     return '\n'.join(out)
 
-# %% ../nbs/09_compare.ipynb #cf05f948
+# %% ../nbs/09_compare.ipynb #4f63fe22
 def _known(d, cls, where):
     "`d` as a `cls`, refusing keys `cls` does not have."
     if not isinstance(d, dict): raise ValueError(f"{where} must be a mapping of key: value, got {type(d).__name__}")
@@ -153,7 +153,7 @@ def slug(name: str) -> str:
     "A folder name for a method label ('T=1/alpha' -> 'T_1_alpha')."
     return re.sub(r'[^A-Za-z0-9._-]+', '_', name).strip('_') or 'method'
 
-# %% ../nbs/09_compare.ipynb #909fff2d
+# %% ../nbs/09_compare.ipynb #91ea630d
 def validate_compare(cc: CompareConfig) -> CompareConfig:
     "Check everything visible from the config alone; ValueError saying what to fix."
     from powerflow_nb.trainer import validate
@@ -200,6 +200,16 @@ def validate_compare(cc: CompareConfig) -> CompareConfig:
             raise ValueError(f"method {m.name!r} has kind 'reference': give file: (a JSON path) and key: (its entry)")
     return cc
 
+def parse_compare(d: dict) -> CompareConfig:
+    "A CompareConfig from a dict, key names and types checked, without `validate_compare` (no model, no files)."
+    d = dict(d)
+    methods, ev = d.pop('methods', []), d.pop('eval', {}) or {}
+    if not isinstance(methods, list): raise ValueError("methods must be a list of mappings (name, kind, train, ...)")
+    cc = _known(d, CompareConfig, 'config')
+    cc.eval = _known(ev, EvalSpec, 'eval')
+    cc.methods = [_known(m, Method, f"methods[{i}]") for i, m in enumerate(methods)]
+    return cc
+
 def load_compare(path=None, d=None, sets=()) -> CompareConfig:
     "A validated CompareConfig from a YAML file (or a dict `d`), with 'train.KEY=V' / 'eval.KEY=V' / 'KEY=V' overrides."
     if d is None:
@@ -214,15 +224,9 @@ def load_compare(path=None, d=None, sets=()) -> CompareConfig:
         if sub and sect not in ('train', 'eval'): raise ValueError(f"--set {kv!r}: dotted keys go under train. or eval.")
         if sub: d.setdefault(sect, {})[sub] = yaml.safe_load(v)
         else: d[key] = yaml.safe_load(v)
-    methods = d.pop('methods', [])
-    if not isinstance(methods, list): raise ValueError("methods must be a list of mappings (name, kind, train, ...)")
-    ev = d.pop('eval', {}) or {}
-    cc = _known(d, CompareConfig, 'config')
-    cc.eval = _known(ev, EvalSpec, 'eval')
-    cc.methods = [_known(m, Method, f"methods[{i}]") for i, m in enumerate(methods)]
-    return validate_compare(cc)
+    return validate_compare(parse_compare(d))
 
-# %% ../nbs/09_compare.ipynb #df14cf98
+# %% ../nbs/09_compare.ipynb #3c06b00e
 def eval_setup(cc, shared_cfg=None):
     "(rows, check name, answer style, max_new_tokens) of the comparison's evaluation."
     from powerflow_nb.eval import eval_rows, default_check
@@ -258,7 +262,7 @@ def eval_policy(model, tok, cc, seed, temperature=None, shared_cfg=None, setup=N
     m['example'] = rows[0]['prompt'] + g['texts'][0][0]
     return m
 
-# %% ../nbs/09_compare.ipynb #c3d574ac
+# %% ../nbs/09_compare.ipynb #7c2ce395
 CURVE_KEYS = ('step', 'accuracy', 'length_mean', 'reward', 'loss', 'entropy', 'logz_mean', 'base_logp_per_token',
               'finished_frac', 'time_s')
 
@@ -319,7 +323,7 @@ def run_method(cc, method, seed, runs_root=None, progress=False, setup=None) -> 
     line['seconds'] = time.perf_counter() - t0
     return line
 
-# %% ../nbs/09_compare.ipynb #a230f063
+# %% ../nbs/09_compare.ipynb #997d3b59
 def read_reference(method, seed) -> dict | None:
     """Metrics of run seed `seed` from `method.file` (JSON): the entry of `per_seed[key]` with that seed, else `key` if it
     names that seed; None when the file or that seed is not there (the row stays pending)."""
@@ -335,7 +339,7 @@ def read_reference(method, seed) -> dict | None:
     if not isinstance(e, dict): raise ValueError(f"{p}: entry {method.key!r} must be a mapping of metric: value")
     return e if e.get('seed', seed) == seed else None
 
-# %% ../nbs/09_compare.ipynb #019c3569
+# %% ../nbs/09_compare.ipynb #4b74a810
 def read_results(path) -> list[dict]:
     "The results lines of a comparison (a torn last line from a kill is ignored)."
     p = Path(path)
@@ -407,7 +411,7 @@ def to_dict(cc) -> dict:
     d['eval'] = asdict(cc.eval); d['methods'] = [asdict(m) for m in cc.methods]
     return d
 
-# %% ../nbs/09_compare.ipynb #1b91a451
+# %% ../nbs/09_compare.ipynb #4b8cf64f
 def _mean_se(v):
     v = np.asarray([x for x in v if x is not None and not (isinstance(x, float) and math.isnan(x))], dtype=float)
     if len(v) == 0: return float('nan'), float('nan'), 0
@@ -449,7 +453,7 @@ def summary_markdown(rows, cc) -> str:
                    f"{f(r['distinct_correct'], d=2)} | {f(r['distinct_answers'], d=2)} | {f(r['s_per_step'], d=2)} | {r['seeds']} |")
     return '\n'.join(out)
 
-# %% ../nbs/09_compare.ipynb #2e6184b7
+# %% ../nbs/09_compare.ipynb #62ef76ab
 SMOKE = dict(steps=2, n=8, k=4)
 
 def smoke_config(cc) -> CompareConfig:
@@ -512,7 +516,7 @@ def compare_main(argv=None):
           f"({time.perf_counter() - t0:.0f} s)")
     return 0
 
-# %% ../nbs/09_compare.ipynb #fa004738
+# %% ../nbs/09_compare.ipynb #07a567ec
 def curves_frame(lines, keys=('accuracy', 'length_mean'), window=5):
     "Long DataFrame (method, step, metric, value): per-step training metrics, rolling mean per run, then mean over seeds."
     import pandas as pd
@@ -577,7 +581,7 @@ def chart_png(chart, path=None, scale=1.5) -> bytes:
     if path is not None: Path(path).write_bytes(png)
     return png
 
-# %% ../nbs/09_compare.ipynb #e7f6c5de
+# %% ../nbs/09_compare.ipynb #e3957cad
 def paired_gap(lines, a, b, k) -> tuple[float, float, int]:
     "(mean, SE, seeds) over seeds of avg@k(a) - avg@k(b), in points, for the seeds both methods have."
     by = {(l['method'], l['seed']): l['metrics'][f'avg@{k}'] for l in lines if f'avg@{k}' in l['metrics']}
