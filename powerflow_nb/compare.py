@@ -11,7 +11,7 @@ __all__ = ['METHOD_KINDS', 'BUDGET_KEYS', 'CURVE_KEYS', 'CODE_FILES', 'SMOKE', '
            'load_compare', 'eval_setup', 'eval_policy', 'read_curve', 'fingerprint', 'run_method', 'read_reference',
            'read_results', 'plan', 'code_hash', 'git_commit', 'run_compare', 'to_dict', 'summarize', 'summary_markdown',
            'smoke_config', 'compare_main', 'curves_frame', 'curves_chart', 'pass_frame', 'pass_chart',
-           'quality_diversity_chart', 'chart_png', 'paired_gap']
+           'quality_diversity_chart', 'paired_gap']
 
 # %% ../nbs/09_compare.ipynb #06977a8f
 import argparse, hashlib, json, math, os, re, shlex, subprocess, sys, time
@@ -413,9 +413,12 @@ def to_dict(cc) -> dict:
 
 # %% ../nbs/09_compare.ipynb #4b8cf64f
 def _mean_se(v):
-    v = np.asarray([x for x in v if x is not None and not (isinstance(x, float) and math.isnan(x))], dtype=float)
-    if len(v) == 0: return float('nan'), float('nan'), 0
-    return float(v.mean()), float(v.std(ddof=1) / math.sqrt(len(v))) if len(v) > 1 else float('nan'), len(v)
+    "(mean, SE, n) over the values that exist (a seed may lack a metric); answers.mean_se does the arithmetic."
+    from powerflow_nb.answers import mean_se
+    v = [x for x in v if x is not None and not (isinstance(x, float) and math.isnan(x))]
+    if not v: return float('nan'), float('nan'), 0
+    s = mean_se(v)
+    return s.mean, s.se, s.n_problems
 
 def summarize(lines, cc) -> list[dict]:
     "Per-method means (± SE across seeds) of the results lines, in the config's method order."
@@ -573,13 +576,6 @@ def quality_diversity_chart(rows, k, x='distinct_answers', x_title=None):
     bars = base.mark_rule().encode(y='lo:Q', y2='hi:Q', color=alt.Color('method:N', legend=None))
     text = base.mark_text(align='left', dx=6, fontSize=11).encode(y='avg:Q', text='method:N')
     return (bars + pts + text).properties(width=360, height=240)
-
-def chart_png(chart, path=None, scale=1.5) -> bytes:
-    "PNG bytes of an altair chart through vl-convert (offline); also written to `path` when given."
-    import vl_convert as vlc
-    png = vlc.vegalite_to_png(chart.to_json(), scale=scale)
-    if path is not None: Path(path).write_bytes(png)
-    return png
 
 # %% ../nbs/09_compare.ipynb #e3957cad
 def paired_gap(lines, a, b, k) -> tuple[float, float, int]:
