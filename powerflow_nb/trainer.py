@@ -60,7 +60,7 @@ class TrainConfig:
     alpha: float = _f(4.0, "power of the target p_base^alpha: >1 sharpens (reasoning), <1 flattens (creativity)")
     format_penalty: str = _f('none', "psi(y): 'none' (psi=0) or 'boxed' (-0.5 when the response has no \\boxed{...})",
                              choices=['none', 'boxed'])
-    logz: str = _f('mlp', "log Z' module: 'mlp' (head on the mean-pooled prompt hidden state), 'scalar', "
+    logz: str = _f('mlp', "log Z' module: 'mlp' (head on the base model's mean-pooled prompt hidden state), 'scalar', "
                    "'table' (one value per training prompt), 'group' (group estimate, no parameters)",
                    choices=['mlp', 'scalar', 'table', 'group'])
     logz_lr: float = _f(1e-2, "learning rate of the log Z' module (typically 10-100x the policy's)")
