@@ -24,27 +24,9 @@ __all__ = ['EXTRACTORS', 'CHECKERS', 'extract_boxed', 'extract_last_number', 'ex
            'sample_metrics', 'Checked', 'check_grid']
 
 # %% ../nbs/08a_answers.ipynb #df00792e
-_BOXED_START = re.compile(r'\\(?:boxed|fbox)\s*\{')
-
-def _balanced_from(text: str, start: int) -> str | None:
-    "Content of the brace group opening at `text[start-1] == '{'`, or None if it never closes."
-    depth, i = 1, start
-    while i < len(text):
-        ch = text[i]
-        if ch == '\\': i += 2; continue              # `\{`, `\}`, `\frac`: the next char is never a brace of ours
-        if ch == '{': depth += 1
-        elif ch == '}':
-            depth -= 1
-            if depth == 0: return text[start:i]
-        i += 1
-    return None
-
 def extract_boxed(text: str) -> str | None:
-    "Content of the last complete `\\boxed{...}` (or `\\fbox{...}`) in `text`, nested braces allowed; None if none."
-    for m in reversed(list(_BOXED_START.finditer(text))):
-        inner = _balanced_from(text, m.end())
-        if inner is not None: return inner.strip()
-    return None
+    "The boxed final answer, read by `powerflow_nb.objectives.extract_boxed` (the parser behind ψ); None if there is none."
+    return importlib.import_module('powerflow_nb.objectives').extract_boxed(text)
 
 # %% ../nbs/08a_answers.ipynb #3cb4c687
 _NUMBER = re.compile(r'(?:(?<![\w)\]}])[-+])?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?(?!\d)|(?:(?<![\w)\]}])[-+])?\.\d+')

@@ -70,7 +70,7 @@ class ToyWorld:
                     repetition=float(repetition_rate(logp, self.seqs)),
                     kl_alpha=kl(logp, self.logp_alpha).item(), kl_star=kl(logp, self.logp_star).item(),
                     kl_token=kl(logp, self.logp_token).item(),
-                    inversion=float(inversion_rate(logp, self.logp_alpha, weights=logp.exp())) if inversion else float('nan'))
+                    inversion=inversion_rate(self.logp_alpha, logp, weights=logp.exp()) if inversion else float('nan'))
 
     def reference(self):
         "Exact metrics of the base, p_α, π*, the token target and per-token temperature 1/α, as {name: metrics} (cached)"

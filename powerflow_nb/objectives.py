@@ -7,7 +7,7 @@ Docs: https://powerflow-nb.github.io/powerflow_nb/objectives.html.md"""
 
 # %% auto #0
 __all__ = ['OBJECTIVES', 'FORMAT_PENALTIES', 'LOG_Z_KINDS', 'log_reward', 'residual', 'group_log_z', 'tb_traj', 'tb_token',
-           'powerflow', 'rl_traj', 'rl_token', 'get_objective', 'importance_weights', 'has_boxed_answer',
+           'powerflow', 'rl_traj', 'rl_token', 'get_objective', 'importance_weights', 'extract_boxed',
            'boxed_format_penalty', 'no_format_penalty', 'LogZ', 'ScalarLogZ', 'TableLogZ', 'MLPLogZ', 'make_log_z']
 
 # %% ../nbs/02_objectives.ipynb #cb660a87
@@ -141,20 +141,32 @@ def importance_weights(logp_new, logp_old, lengths=None, mode='token_mean', eps=
     return log_ratio.exp().clamp(1 - eps, 1 + eps)
 
 # %% ../nbs/02_objectives.ipynb #97aa0f33
-_BOXED = re.compile(r'\\boxed\s*\{')
+_BOX_OPEN = re.compile(r'\\(?:boxed|fbox)\s*\{')
 
-def has_boxed_answer(text):
-    "True if `text` contains `\\boxed{...}` with balanced braces and a non-empty answer"
-    for m in _BOXED.finditer(text):
-        depth, i = 1, m.end()
-        while i < len(text) and depth:
-            depth += {'{': 1, '}': -1}.get(text[i], 0); i += 1
-        if depth == 0 and text[m.end():i-1].strip(): return True
-    return False
+def _brace_group(text, start):
+    "Content of the brace group whose `{` is at `text[start-1]`, or None if it never closes; `\\x` is one character."
+    depth, i = 1, start
+    while i < len(text):
+        ch = text[i]
+        if ch == '\\': i += 2; continue                       # `\{`, `\}`, `\\`, `\frac`: never a brace of the group
+        if ch == '{': depth += 1
+        elif ch == '}':
+            depth -= 1
+            if depth == 0: return text[start:i]
+        i += 1
+    return None
+
+def extract_boxed(text: str) -> str | None:
+    "The stripped content of the last complete, non-empty `\\boxed{...}` or `\\fbox{...}` in `text`; None if there is none."
+    if not isinstance(text, str): raise ValueError(f'extract_boxed needs a str response, got {type(text).__name__}')
+    for m in reversed(list(_BOX_OPEN.finditer(text))):
+        inner = _brace_group(text, m.end())
+        if inner is not None and inner.strip(): return inner.strip()
+    return None
 
 def boxed_format_penalty(texts, penalty=-0.5, dtype=torch.float64):
-    "ψ for math: `penalty` for each text without a complete `\\boxed{...}` answer, else 0"
-    return torch.tensor([0. if has_boxed_answer(t) else penalty for t in texts], dtype=dtype)
+    "ψ for math: `penalty` for each text in which `extract_boxed` finds no answer, else 0"
+    return torch.tensor([penalty if extract_boxed(t) is None else 0. for t in texts], dtype=dtype)
 
 def no_format_penalty(texts, dtype=torch.float64):
     "ψ = 0 for tasks without a required format"

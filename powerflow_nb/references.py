@@ -19,8 +19,8 @@ from .target import check_alpha
 __all__ = ['REFERENCE_METHODS', 'REFERENCES_JSON', 'INVERSION_JSON', 'low_temperature_sample', 'token_logps_at', 'n_boundaries',
            'mh_log_accept', 'PowerSamples', 'power_chains', 'power_sample', 'IdTokenizer', 'enumerable_lm',
            'enumerate_responses', 'exact_mh_kernel', 'tv', 'reference_metrics', 'evaluate_reference',
-           'measure_references', 'references_table', 'cost_table', 'group_inversions', 'pooled_inversion_rate',
-           'bootstrap_se', 'inversion_study', 'measure_inversion', 'references_main']
+           'measure_references', 'references_table', 'cost_table', 'inversion_summary', 'bootstrap_se',
+           'inversion_study', 'measure_inversion', 'references_main']
 
 # %% ../nbs/09a_references.ipynb #9d2c9ee5
 def low_temperature_sample(model, tokenizer, prompts, alpha, k=8, max_new_tokens=72, seed=0, top_p=1.0, engine='hf',
@@ -320,31 +320,17 @@ def cost_table(res) -> str:
         f"| wall-time ratio | {ps['seconds'] / lt['seconds']:.1f}x | 1x |"])
 
 # %% ../nbs/09a_references.ipynb #74292640
-def _comparable_pairs(a, b) -> int:
-    "Pairs i < j tied in neither score"
-    a, b = np.asarray(a), np.asarray(b)
-    iu = np.triu_indices(len(a), 1)
-    return int(((a[:, None] != a[None]) & (b[:, None] != b[None]))[iu].sum())
-
-def group_inversions(groups_a, groups_b) -> np.ndarray:
-    "(G, 2) array of (discordant, comparable) pair counts per group, discordance from `toy.inversion_rate`."
-    from powerflow_nb.toy import inversion_rate
-    out = []
-    for a, b in zip(groups_a, groups_b):
-        c = _comparable_pairs(a, b)
-        out.append((round(inversion_rate(np.asarray(a, float), np.asarray(b, float)) * c) if c else 0, c))
-    return np.array(out, dtype=float).reshape(-1, 2)
-
-def pooled_inversion_rate(groups_a, groups_b) -> tuple[float, float, int]:
-    "(pooled IR, mean per-group IR, comparable pairs): discordant pairs within groups only."
-    dc = group_inversions(groups_a, groups_b)
-    dc = dc[dc[:, 1] > 0]
-    if not len(dc): return float('nan'), float('nan'), 0
-    return float(dc[:, 0].sum() / dc[:, 1].sum()), float(np.mean(dc[:, 0] / dc[:, 1])), int(dc[:, 1].sum())
+def inversion_summary(score_a, score_b, groups, reps=1000, seed=0) -> dict:
+    "`toy.inversion_rate` of `score_b` against `score_a` over pairs sharing a group label (unweighted, ties dropped): pooled, per-group mean, bootstrap se, comparable pairs."
+    from powerflow_nb.toy import inversion_counts, inversion_rate
+    d, c = inversion_counts(score_a, score_b, groups=groups)
+    return dict(ir=inversion_rate(score_a, score_b, groups=groups),
+                ir_mean_over_groups=inversion_rate(score_a, score_b, groups=groups, average='mean'),
+                ir_se=bootstrap_se(np.stack([d, c], 1), reps, seed), comparable_pairs=int(round(c.sum())))
 
 def bootstrap_se(dc, reps=1000, seed=0) -> float:
     "Standard error of the pooled IR from (discordant, comparable) counts per prompt, resampling prompts."
-    dc = np.asarray(dc, float); dc = dc[dc[:, 1] > 0]
+    dc = np.asarray(dc, float).reshape(-1, 2); dc = dc[dc[:, 1] > 0]
     if len(dc) < 2: return float('nan')
     idx = np.random.default_rng(seed).integers(len(dc), size=(reps, len(dc)))
     return float(np.std(dc[idx, 0].sum(1) / dc[idx, 1].sum(1), ddof=1))
@@ -374,23 +360,19 @@ def inversion_study(policy, base, tokenizer, prompts, alpha=4.0, k=16, max_new_t
     dc = np.concatenate([d[g] - d[g].mean() for g in groups]); xc = np.concatenate([x[g] - x[g].mean() for g in groups])
     lam = float(-(dc @ xc) / (xc @ xc)) if (xc @ xc) > 0 else 0.0
     tilt = alpha * logp - lam * length
-    score = lambda v: ([alpha * logp[g] for g in groups], [v[g] for g in groups])
-    ir_pol, ir_pol_mean, comp = pooled_inversion_rate(*score(logpi))
-    ir_pol_se = bootstrap_se(group_inversions(*score(logpi)))
-    ir_T, ir_T_mean, _ = pooled_inversion_rate(*score(logq))
-    ir_tilt, _, _ = pooled_inversion_rate(*score(tilt))
-    same = [g[length[g] == n] for g in groups for n in np.unique(length[g])]
-    same = [g for g in same if len(g) >= 2]
-    ir_same, _, comp_same = pooled_inversion_rate([alpha * logp[g] for g in same], [logpi[g] for g in same])
+    # one inversion rate (toy.inversion_rate): unweighted pairs of distinct responses to one prompt, ties dropped
+    pol, low_t = inversion_summary(alpha * logp, logpi, which), inversion_summary(alpha * logp, logq, which)
+    fitted = inversion_summary(alpha * logp, tilt, which)
+    same = inversion_summary(alpha * logp, logpi, which * (int(length.max()) + 1) + length.astype(int))   # prompt x length
     # the policy's per-token agreement with the base: pi_theta vs p_base^alpha on the same samples
     r2 = float(np.corrcoef(alpha * logp, logpi)[0, 1] ** 2)
     return dict(sample_from=sample_from, alpha=alpha, n_prompts=len(prompts), k=k, max_new_tokens=max_new_tokens, seed=seed,
                 distinct_per_prompt=float(np.mean([len(np.flatnonzero(which == i)) for i in range(len(prompts))])),
-                prompts_with_pairs=len(groups), comparable_pairs=comp,
-                ir_policy=ir_pol, ir_policy_se=ir_pol_se, ir_policy_mean_over_prompts=ir_pol_mean,
-                ir_low_temperature=ir_T, ir_low_temperature_mean_over_prompts=ir_T_mean,
-                lambda_hat=lam, ir_fitted_pi_star=ir_tilt, ir_policy_equal_length=ir_same,
-                equal_length_pairs=comp_same, r2_policy_vs_alpha_logp=r2,
+                prompts_with_pairs=len(groups), comparable_pairs=pol['comparable_pairs'],
+                ir_policy=pol['ir'], ir_policy_se=pol['ir_se'], ir_policy_mean_over_prompts=pol['ir_mean_over_groups'],
+                ir_low_temperature=low_t['ir'], ir_low_temperature_mean_over_prompts=low_t['ir_mean_over_groups'],
+                lambda_hat=lam, ir_fitted_pi_star=fitted['ir'], ir_policy_equal_length=same['ir'],
+                equal_length_pairs=same['comparable_pairs'], r2_policy_vs_alpha_logp=r2,
                 mean_length=float(length.mean()), mean_logp_base=float(logp.mean()), mean_logp_policy=float(logpi.mean()))
 
 # %% ../nbs/09a_references.ipynb #ef6ffe87
@@ -425,7 +407,7 @@ def _references_parser():
     s.add_argument('--seeds', type=int, nargs='+', default=[0], help='sampling seeds (metrics are averaged over them)')
     s.add_argument('--threads', type=int, default=1, help='torch CPU threads')
     s.add_argument('--out', default=None, help=f'JSON output (e.g. {REFERENCES_JSON})')
-    i = sub.add_parser('inversion', help='inversion rate of a trained policy vs alpha*log p_base (SPEC section 3)')
+    i = sub.add_parser('inversion', help='inversion rate of a trained policy vs alpha*log p_base over its distinct samples per prompt')
     i.add_argument('--policy', required=True, help="a trained policy's HF folder (e.g. a run's final/)")
     i.add_argument('--base', default=None, help='base model folder (default: the shipped data/tinylm)')
     i.add_argument('--n-prompts', type=int, default=32); i.add_argument('--k', type=int, default=16)

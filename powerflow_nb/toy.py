@@ -7,9 +7,9 @@ Docs: https://powerflow-nb.github.io/powerflow_nb/toy.html.md"""
 # %% auto #0
 __all__ = ['DIST_COLORS', 'ToyLM', 'forced_eos_log_probs', 'Seqs', 'enumerate_sequences', 'seq_logp', 'sample', 'kl',
            'expected_length', 'length_var', 'length_dist', 'group_logsumexp', 'solve_lambda', 'pi_star',
-           'token_target_logp', 'repeats_and_pairs', 'repetition_rate', 'inversion_rate', 'length_tilt', 'tilt_to_mean',
-           'default_toy', 'ToyWorld', 'chart_png', 'show_chart', 'alpha_chart_data', 'alpha_chart',
-           'AlphaChartRenderer', 'alpha_readout', 'alpha_explorer', 'demo_main']
+           'token_target_logp', 'repeats_and_pairs', 'repetition_rate', 'inversion_counts', 'inversion_rate',
+           'length_tilt', 'tilt_to_mean', 'default_toy', 'ToyWorld', 'chart_png', 'show_chart', 'alpha_chart_data',
+           'alpha_chart', 'AlphaChartRenderer', 'alpha_readout', 'alpha_explorer', 'demo_main']
 
 # %% ../nbs/01_toy.ipynb #45099793
 import math, dataclasses
@@ -264,52 +264,73 @@ def repetition_rate(logp, seqs: Seqs) -> torch.Tensor:
     return (p * rep.to(p.dtype)).sum() / (p * pairs.to(p.dtype)).sum().clamp(min=1e-300)
 
 # %% ../nbs/01_toy.ipynb #9d1b06f3
-def _weighted_inversions(r, w) -> float:
-    "sum of w_i*w_j over i < j with r_i > r_j (r: non-negative int ranks), vectorised over the bits of r."
-    n, total = len(r), 0.0
-    idx = np.arange(n)
-    for k in range(max(int(r.max()).bit_length(), 1) - 1, -1, -1):
-        bit = (r >> k) & 1
-        prefix = r >> (k + 1)
-        new_group = np.ones(n, bool)
-        new_group[1:] = prefix[1:] != prefix[:-1]                   # the arrangement is sorted by prefix: groups are runs
-        start = np.maximum.accumulate(np.where(new_group, idx, 0))
-        w1 = np.cumsum(w * bit)
-        ones_before = w1 - w * bit - np.where(start > 0, w1[start - 1], 0.0)
-        total += float(np.sum(w * (1 - bit) * ones_before))
-        # stable partition of each group by this bit (0s first): the arrangement becomes sorted by r >> k
-        gid = np.cumsum(new_group) - 1
-        zeros_in_group = np.bincount(gid, weights=1 - bit).astype(np.int64)
-        c0 = np.cumsum(1 - bit)
-        zeros_before = c0 - (1 - bit) - np.where(start > 0, c0[start - 1], 0)
-        ones_before_n = (idx - start) - zeros_before
-        pos = start + np.where(bit == 0, zeros_before, zeros_in_group[gid] + ones_before_n)
-        r_new, w_new = np.empty_like(r), np.empty_like(w)
-        r_new[pos], w_new[pos] = r, w
-        r, w = r_new, w_new
-    return total
+def _inverted_weight(key, w, div, n_groups) -> np.ndarray:
+    "Per group `key // div`: the sum of w_i*w_j over positions i < j with key_i > key_j (bottom-up merge sort)."
+    out = np.zeros(n_groups)
+    kk, ww, n, s = np.asarray(key, np.int64), np.asarray(w, float), len(key), 1
+    while s < n:                                                    # blocks of 2s: two sorted halves of s
+        pad = -len(kk) % (2 * s)                                    # fill the last block: weight 0, largest key
+        if pad: kk, ww = np.r_[kk, np.full(pad, kk.max())], np.r_[ww, np.zeros(pad)]
+        rows = len(kk) // (2 * s)
+        right = np.zeros(2 * s, np.int64); right[s:] = 1
+        order = np.argsort((2 * kk).reshape(rows, 2 * s) + right, axis=1, kind='stable')  # merge; equal keys: left first
+        is_right = right[order].ravel().astype(bool)
+        order = (order + (2 * s * np.arange(rows))[:, None]).ravel()
+        kk, ww = kk[order], ww[order]
+        left = np.where(is_right, 0.0, ww).reshape(rows, 2 * s)
+        left_after = np.cumsum(left[:, ::-1], 1)[:, ::-1].ravel()   # left weight from here to the block's end
+        out += np.bincount(kk // div, weights=np.where(is_right, ww * left_after, 0.0), minlength=n_groups)
+        s *= 2
+    return out
 
-def inversion_rate(score_a, score_b, weights=None) -> float:
-    "Fraction of discordant pairs between the orderings by `score_a` and `score_b` (pairs tied in either left out), O(N log N)."
-    a, b = (np.asarray(torch.as_tensor(x).detach().double().numpy()) for x in (score_a, score_b))
-    if a.shape != b.shape or a.ndim != 1: raise ValueError(f'scores must be 1-D and of equal length, got {a.shape} and {b.shape}')
+def _scores(x, name):
+    x = x.detach().cpu().double().numpy() if torch.is_tensor(x) else np.asarray(x, dtype=float)
+    if x.ndim != 1: raise ValueError(f'{name} must be 1-D, got shape {x.shape}')
+    return x
+
+def inversion_counts(score_a, score_b, weights=None, groups=None, ties='drop') -> tuple[np.ndarray, np.ndarray]:
+    "(discordant, comparable) pair weights between the orderings by `score_a` and `score_b`, per group (sorted labels), O(N log N)."
+    a, b = _scores(score_a, 'score_a'), _scores(score_b, 'score_b')
+    if a.shape != b.shape: raise ValueError(f'scores must be of equal length, got {len(a)} and {len(b)}')
     if np.isnan(a).any() or np.isnan(b).any(): raise ValueError('scores contain NaN')
-    w = np.ones(len(a)) if weights is None else np.asarray(torch.as_tensor(weights).detach().double().numpy())
-    if w.shape != a.shape or (w < 0).any(): raise ValueError('weights must be non-negative, one per sequence')
-    ra = np.unique(a, return_inverse=True)[1].astype(np.int64)
-    rb = np.unique(b, return_inverse=True)[1].astype(np.int64)
-    order = np.lexsort((rb, ra))                                    # by a, then by b: ties in a never look discordant
-    ra_s, rb_s, w_s = ra[order], rb[order], w[order]
-    # pairs tied in both are never discordant: merge each run of equal (a, b) into one element with summed weight
-    starts = np.flatnonzero(np.r_[True, (ra_s[1:] != ra_s[:-1]) | (rb_s[1:] != rb_s[:-1])])
-    discordant = _weighted_inversions(rb_s[starts], np.add.reduceat(w_s, starts))
-    def tied(ranks):                                                # weight of the pairs sharing a rank
-        s, s2 = np.bincount(ranks, w), np.bincount(ranks, w * w)
-        return float(((s * s - s2) / 2).sum())
-    both = np.add.reduceat(w_s, starts), np.add.reduceat(w_s * w_s, starts)
-    all_pairs = (w.sum() ** 2 - (w * w).sum()) / 2
-    comparable = all_pairs - tied(ra) - tied(rb) + float(((both[0] ** 2 - both[1]) / 2).sum())
-    return discordant / comparable if comparable > 0 else 0.0
+    if ties not in ('drop', 'half'): raise ValueError(f"ties must be 'drop' or 'half', got {ties!r}")
+    n = len(a)
+    w = np.ones(n) if weights is None else _scores(weights, 'weights')
+    if w.shape != a.shape or not np.isfinite(w).all() or (w < 0).any():
+        raise ValueError('weights must be finite, non-negative and one per item')
+    if groups is None: g, n_groups = np.zeros(n, np.int64), 1
+    else:
+        labels = np.asarray(groups.detach().cpu().numpy() if torch.is_tensor(groups) else groups)
+        if labels.shape != a.shape: raise ValueError(f'groups must give one label per item, got {labels.shape} for {n} items')
+        uniq, g = np.unique(labels, return_inverse=True)
+        g, n_groups = g.astype(np.int64).ravel(), len(uniq)
+    if n < 2: return np.zeros(n_groups), np.zeros(n_groups)
+    ra = np.unique(a, return_inverse=True)[1].astype(np.int64).ravel()
+    rb = np.unique(b, return_inverse=True)[1].astype(np.int64).ravel()
+    nb = int(rb.max()) + 1
+    o = np.lexsort((rb, ra, g))
+    gs, ras, rbs, ws = g[o], ra[o], rb[o], w[o]
+    # items equal in group, a and b form one run: their pairs are tied, never counted; merge each run into one item
+    starts = np.flatnonzero(np.r_[True, (gs[1:] != gs[:-1]) | (ras[1:] != ras[:-1]) | (rbs[1:] != rbs[:-1])])
+    gs, ras, rbs, ws = gs[starts], ras[starts], rbs[starts], np.add.reduceat(ws, starts)
+    discordant = _inverted_weight(gs * nb + rbs, ws, nb, n_groups)          # by (group, a, b): b falls
+    o = np.lexsort((-rbs, ras, gs))                                         # by (group, a, -b): reversed b falls
+    concordant = _inverted_weight(gs[o] * nb + (nb - 1 - rbs[o]), ws[o], nb, n_groups)
+    comparable = discordant + concordant
+    if ties == 'half':                                                      # all pairs within groups: each is an inversion
+        o = np.argsort(g, kind='stable')
+        all_pairs = _inverted_weight(g[o] * n + (n - 1 - np.arange(n)), w[o], n, n_groups)
+        discordant = discordant + np.maximum(all_pairs - comparable, 0) / 2
+        comparable = all_pairs
+    return discordant, comparable
+
+def inversion_rate(score_a, score_b, weights=None, groups=None, ties='drop', average='pooled') -> float:
+    "Discordant / comparable pairs between the orderings by `score_a` and `score_b` (definition above; 0 if none comparable)."
+    if average not in ('pooled', 'mean'): raise ValueError(f"average must be 'pooled' or 'mean', got {average!r}")
+    d, c = inversion_counts(score_a, score_b, weights, groups, ties)
+    if average == 'pooled': return float(d.sum() / c.sum()) if c.sum() > 0 else 0.0
+    keep = c > 0
+    return float(np.mean(d[keep] / c[keep])) if keep.any() else 0.0
 
 # %% ../nbs/01_toy.ipynb #521a9e5c
 def length_tilt(logp, lengths, s) -> torch.Tensor:
@@ -361,6 +382,11 @@ class ToyWorld:
         logp_star, lam = pi_star(self.logp_base, self.lengths, alpha)
         return dict(alpha=alpha, lam=lam, base=self.base, power=self._stats('p_α', power_logp(self.logp_base, alpha)),
                     star=self._stats('π*', logp_star))
+
+    def star_inversion_rate(self, alpha, weighted=False) -> float:
+        "IR of π* against p_α at `alpha` over every sequence: each pair once, or (`weighted`) pairs weighted by π*(y)π*(y')."
+        star = self.at(float(alpha))['star']['logp']
+        return inversion_rate(alpha * self.logp_base, star, weights=star.exp() if weighted else None)
 
     def top(self, logp, k=10):
         "The k most likely sequences under `logp`, as [(text, prob)]."
@@ -474,7 +500,7 @@ def alpha_explorer(model: ToyLM = None, alpha=2.0, top=10, world: ToyWorld = Non
     return ui
 
 # %% ../nbs/01_toy.ipynb #b7a0677a
-import argparse
+import argparse, sys
 from pathlib import Path
 
 def _length_overview(world, alphas):
@@ -504,9 +530,9 @@ def demo_main(argv=None):
     from rich.table import Table
     model = ToyLM.length_biased(V=args.V, L=args.L, p_eos=0.25, noise=1.0, seed=args.seed, min_len=min(3, args.L))
     world = ToyWorld(model)
-    console = Console()
+    console = Console() if sys.stdout.isatty() else Console(width=100)   # not a terminal: wide enough for the table
     table = Table(title=f'The α-power target of a length-biased toy base (V={args.V}+EOS, L={args.L}, {len(world.seqs):,} sequences, exact)')
-    for col in ['α', 'H(p_α)', 'E|y| base', 'E|y| p_α', 'E|y| π*', 'λ', 'KL(π*‖p_α)', 'IR']: table.add_column(col, justify='right')
+    for col in ['α', 'H(p_α)', 'E|y| base', 'E|y| p_α', 'E|y| π*', 'λ', 'KL(π*‖p_α)', 'IR', 'IR π*-wt']: table.add_column(col, justify='right')
     tops = Table(title='The most likely sequences of p_α (a, b, c, ...: tokens; ·: EOS)')
     tops.add_column('α', justify='right')
     for k in range(args.top): tops.add_column(f'#{k + 1}')
@@ -516,12 +542,13 @@ def demo_main(argv=None):
         r = world.at(a)
         table.add_row(f'{a:g}', f"{r['power']['entropy']:.3f}", f"{r['base']['mean_len']:.2f}", f"{r['power']['mean_len']:.2f}",
                       f"{r['star']['mean_len']:.2f}", f"{round(r['lam'], 6) + 0.0:.3f}", f"{kl(r['star']['logp'], r['power']['logp']).item():.3f}",
-                      f"{inversion_rate(a * world.logp_base, r['star']['logp']):.3f}")
+                      f"{world.star_inversion_rate(a):.3f}", f"{world.star_inversion_rate(a, weighted=True):.3f}")
         tops.add_row(f'{a:g}', *[f'{s} {q:.3f}' for s, q in world.top(r['power']['logp'], args.top)])
         chart = alpha_chart(world, a)
         (out / f'alpha_{a:g}.vl.json').write_text(chart.to_json())
         (out / f'alpha_{a:g}.png').write_bytes(chart_png(chart))
-    table.caption = 'H in nats; E|y| counts EOS; π*: PowerFlow\'s length-aware fixed point; IR: inversion rate of π* vs p_α'
+    table.caption = ('H in nats; E|y| counts EOS; π*: PowerFlow\'s length-aware fixed point; IR: inversion rate of π* vs p_α over '
+                     'every sequence, each pair once (IR) or pairs weighted by π*(y)π*(y\') (IR π*-wt)')
     console.print(table)
     console.print(tops)
     overview = _length_overview(world, alphas)
