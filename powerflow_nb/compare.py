@@ -497,7 +497,7 @@ def all_units(cc, stage='all', shard=(0, 1)) -> list[Unit]:
     i, n = shard
     return [u for j, u in enumerate(units) if j % n == i]
 
-# %% ../nbs/09_compare.ipynb #00c1d1ac
+# %% ../nbs/09_compare.ipynb #2f2b3a36
 SELECTION_RULE = ("the same rule for every trained method: train it at every lr of the grid for tune.steps steps (tune.seeds), "
                   "score each lr by its avg@k on the tuning problems (mean over tune.seeds), take the highest score; lrs within "
                   "tune.tie_tol of it are tied and the smallest of them wins. The tuning problems' labels are used for this "
@@ -529,7 +529,7 @@ def resolve(cc, u, sel) -> Unit | None:
     lr = sel.get(u.method, {}).get('lr')
     return None if lr is None else replace(u, lr=lr)
 
-# %% ../nbs/09_compare.ipynb #57c6af32
+# %% ../nbs/09_compare.ipynb #130dfd29
 @contextlib.contextmanager
 def locked(out):
     "Exclusive lock on the results folder (flock on the directory itself): read-then-write of results and claims, one process at a time."
@@ -590,7 +590,7 @@ def live_claims(out) -> list[dict]:
         if _proc_start(p.stem.split('-')[-1]) is None: p.unlink(missing_ok=True)
     return live
 
-# %% ../nbs/09_compare.ipynb #1976211e
+# %% ../nbs/09_compare.ipynb #682fddb0
 def cost_plan(cc, units, lines, workers=1) -> dict:
     """Planned seconds of the units of `units` that are not finished: steps x s/step + evaluation + overhead per unit.
     s/step is measured (mean step time of the method's finished rows, any stage) where there is one, else cost.s_per_step;
@@ -640,7 +640,7 @@ def cost_text(cc, plan) -> str:
                f"{h(plan['wall_s'])} wall (longest unit {h(plan['longest_s'])})")
     return '\n'.join(out)
 
-# %% ../nbs/09_compare.ipynb #d358115d
+# %% ../nbs/09_compare.ipynb #e09b13c9
 CODE_FILES = ('trainer', 'rollout', 'objectives', 'demo', 'eval', 'answers', 'tinylm', 'compare')
 
 def code_hash() -> str:
@@ -900,7 +900,7 @@ def grid_markdown(cc, lines) -> str:
         out.append(f"| {m} | " + ' | '.join(cells) + f" | {chosen} |")
     return '\n'.join(out)
 
-# %% ../nbs/09_compare.ipynb #723ec156
+# %% ../nbs/09_compare.ipynb #af441adf
 PAIRED_NOTE = ("Paired differences of avg@k in points, A − B. Both methods of a run seed are evaluated on the same held-out "
                "problems with the same sampling seed. **Seed CI**: t interval over the per-seed differences with S − 1 degrees "
                "of freedom (the training runs are the replicates; with 3 seeds the t quantile is 4.30, so it is wide). "
@@ -1131,7 +1131,7 @@ def grid_chart(cc, lines):
     sel = select_lrs(cc, lines)
     df = pd.DataFrame([dict(method=m, lr=lr, score=100 * v, chosen=lr == s['lr']) for m, s in sel.items() for lr, v in s['scores'].items()])
     if df.empty: df = pd.DataFrame(columns=['method', 'lr', 'score', 'chosen'])
-    enc = dict(x=alt.X('lr:Q', scale=alt.Scale(type='log'), title='learning rate'),
+    enc = dict(x=alt.X('lr:Q', scale=alt.Scale(type='log', nice=False), axis=alt.Axis(format='.0e'), title='learning rate'),
                y=alt.Y('score:Q', title=f'tuning avg@{cc.tune.k} (%)', scale=alt.Scale(zero=False)),
                color=alt.Color('method:N', sort=[m.name for m in cc.methods], legend=alt.Legend(title=None)))
     line = alt.Chart(df).mark_line(point=True).encode(**enc)
