@@ -1004,8 +1004,8 @@ def _parser():
                '\n\ncost (the plan\'s assumptions):\n' + '\n'.join('  ' + l for l in describe(CostSpec).splitlines()) +
                '\n\neach entry of methods:\n' + '\n'.join('  ' + l for l in describe(Method).splitlines()))
     p.add_argument('--config', required=True, help='comparison YAML, e.g. configs/compare_tuned.yaml')
-    p.add_argument('--smoke', action='store_true', help='seconds-long version: 2 methods, 2 seeds, 2 steps, 8 problems x 4 '
-                                                        'samples (and a 2-lr, 2-step grid)')
+    p.add_argument('--smoke', action='store_true', help='seconds-long version: the smoke methods (default the first two), 2 '
+                                                        'seeds, 2 steps, 8 problems x 4 samples (and a 2-lr, 2-step grid)')
     p.add_argument('--out', help='results folder (default <results_dir>/<name>, or runs/compare_smoke/<name> with --smoke)')
     p.add_argument('--stage', choices=['all', 'grid', 'main'], default='all',
                    help="'all' (default): the lr grid, then the main stage as each method's lr is chosen; 'grid' or 'main' only")
