@@ -1,5 +1,6 @@
 """`powerflow compare`: the smoke comparison runs end to end, writes one results line per (method, seed) with metrics
-in range, and a rerun (or a rerun with one more method) only computes what is missing."""
+in range, and a rerun (or a rerun with one more method) only computes what is missing; the shipped configs validate
+and their cost comments match the plan the runner prints."""
 import json, subprocess, sys, time
 from pathlib import Path
 import pytest
@@ -28,8 +29,9 @@ def test_smoke_compare_runs_and_resumes(tmp_path):
     assert compare_main(['--config', str(cfg), '--smoke', '--out', str(out), '--no-progress']) == 0
     first_s = time.perf_counter() - t0
     lines = _lines(out/'results.jsonl')
-    # smoke = the two smoke methods, the first seed, 2 steps, 8 problems x 4 samples
-    assert [(l['method'], l['seed']) for l in lines] == [('base', 3), ('PowerFlow', 3)]
+    # smoke = the two smoke methods, the first 2 seeds (seed-major), 2 steps, 8 problems x 4 samples
+    assert [(l['method'], l['seed']) for l in lines] == [('base', 3), ('PowerFlow', 3), ('base', 4), ('PowerFlow', 4)]
+    assert all(l['stage'] == 'main' for l in lines) and lines[1]['lr'] == 2e-4 and lines[0]['lr'] is None
     for l in lines:
         m = l['metrics']
         assert len(m['correct']) == 8 and all(len(r) == 4 for r in m['correct'])
@@ -55,17 +57,17 @@ def test_smoke_compare_runs_and_resumes(tmp_path):
     cfg.write_text(yaml.safe_dump(CONFIG2))
     assert compare_main(['--config', str(cfg), '--smoke', '--out', str(out), '--no-progress']) == 0
     new = _lines(out/'results.jsonl')
-    assert new[:2] == lines and [(l['method'], l['kind']) for l in new[2:]] == [('T=1/alpha', 'temperature')]
-    assert new[2]['metrics']['temperature'] == 0.25
+    assert new[:4] == lines and [(l['method'], l['seed']) for l in new[4:]] == [('T=1/alpha', 3), ('T=1/alpha', 4)]
+    assert new[4]['metrics']['temperature'] == 0.25
     # same problems and sampling seed as base, sampled colder: shorter-or-equal spread of answers per problem
-    assert new[2]['metrics']['distinct_answers'] <= lines[0]['metrics']['distinct_answers']
+    assert new[4]['metrics']['distinct_answers'] <= lines[0]['metrics']['distinct_answers']
 
     # a changed method under the same name is refused, not mixed in
     CONFIG3 = {**CONFIG2, 'methods': [{**CONFIG['methods'][0]}, {'name': 'PowerFlow', 'train': {'objective': 'powerflow', 'alpha': 2.0}},
                                       *CONFIG['methods'][2:]]}
     cfg.write_text(yaml.safe_dump(CONFIG3))
     assert compare_main(['--config', str(cfg), '--smoke', '--out', str(out), '--no-progress']) == 2
-    assert first_s < 120, first_s
+    assert first_s < 150, first_s
 
 
 def test_help_and_shipped_configs_validate():
@@ -82,3 +84,27 @@ def test_help_and_shipped_configs_validate():
     assert (pf.model, pf.lora, pf.chat_template, pf.alpha, pf.check) == ('smollm2', True, True, 2.0, 'rg:basic_arithmetic')
     rows = [json.loads(l) for l in Path(ROOT/pf.prompts).read_text().splitlines()]
     assert len(rows) == pf.n_prompts and all(r['prompt'].startswith('Calculate') and r['answer'] for r in rows)
+
+
+def test_tuned_and_length_configs():
+    "The issue-12 configs validate, the grid is the same for every trained method, and their cost comments match the plan."
+    from powerflow_nb.compare import load_compare, all_units, cost_plan, base_train_config, smoke_config
+    import re
+    cc = load_compare(ROOT/'configs'/'compare_tuned.yaml')
+    trained = [m for m in cc.methods if m.kind == 'train']
+    assert {m.train['objective'] for m in trained} == {'powerflow', 'grpo', 'intuitor', 'empo', 'ttrl', 'tb_traj', 'tb_token'}
+    assert not any('lr' in m.train for m in trained) and len(cc.tune.lrs) >= 3 and max(cc.tune.lrs) / min(cc.tune.lrs) >= 10
+    assert cc.tune.data_seed != cc.eval.data_seed and not set(cc.tune.seeds) & set(cc.seeds)
+    assert (base_train_config(cc).steps, base_train_config(cc).prompts_per_step, base_train_config(cc).k, len(cc.seeds)) == (200, 8, 8, 3)
+    assert ['PowerFlow', 'GRPO'] in cc.pairs and ['PowerFlow', 'T=1/alpha'] in cc.pairs and ['PowerFlow', 'base'] in cc.pairs
+    ln = load_compare(ROOT/'configs'/'compare_length.yaml', sets=['model=data/tinylm'])   # data/tinylm_mixed comes later
+    assert yaml.safe_load((ROOT/'configs'/'compare_length.yaml').read_text())['model'] == 'data/tinylm_mixed'
+    assert {m.train.get('objective') for m in ln.methods if m.kind == 'train'} == {'powerflow', 'tb_traj', 'tb_token'}
+    assert base_train_config(smoke_config(ln)).model == 'data/tinylm'
+    text = (ROOT/'configs'/'compare_tuned.yaml').read_text() + (ROOT/'configs'/'compare_length.yaml').read_text()
+    total = 0
+    for c in (cc, ln):
+        plan = cost_plan(c, all_units(c), [], workers=2)
+        for st in plan['stages'].values(): assert f"= {st['total_s']:.0f} s" in text, (c.name, st)
+        total += plan['total_s']
+    assert f"total {total:.0f} s" in text and total / 2 / 3600 < 3.0
