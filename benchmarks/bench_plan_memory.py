@@ -13,19 +13,25 @@ so each phase's transient peak is `VmHWM - VmRSS before the phase`. The plan is 
 at the realised prompt and response lengths of step 1 (`memory_plan(..., device='cpu', prompt_tokens=,
 response_tokens=)`), and the JSON written holds both numbers per phase.
 """
-import argparse, gc, json, os, subprocess, sys, tempfile, time
+import argparse, dataclasses, gc, json, os, subprocess, sys, tempfile, time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 MiB = 2**20
 
 # name: (config file, overrides); small budgets so that a case takes about a minute at one thread
+SMOL = ['k=4', 'prompts_per_step=2', 'max_new_tokens=48']
 CASES = {
     'tiny': ('configs/tiny_powerflow.yaml', []),
     'tiny_bf16': ('configs/tiny_powerflow.yaml', ['bf16=true']),
     'tiny_accum2': ('configs/tiny_powerflow.yaml', ['grad_accum=2']),
-    'smollm2_lora': ('configs/creative_smollm2_powerflow.yaml', ['k=4', 'prompts_per_step=2', 'max_new_tokens=48']),
+    'tiny_ckpt': ('configs/tiny_powerflow.yaml', ['gradient_checkpointing=true']),
+    'smollm2_lora': ('configs/creative_smollm2_powerflow.yaml', SMOL),
+    'smollm2_lora_ckpt': ('configs/creative_smollm2_powerflow.yaml', SMOL + ['gradient_checkpointing=true']),
 }
+# trainers with the memory knobs: score every sequence in one forward with all logits at once (what a trainer
+# without them does, so every case measures the same computation); gradient checkpointing as the case says
+UNSPLIT = ['score_batch=0', 'logit_chunk=0']
 # fields whose existence depends on the trainer version: recorded when present
 KNOBS = ('score_batch', 'logit_chunk', 'gradient_checkpointing')
 
@@ -46,6 +52,10 @@ def worker(case):
     from powerflow_nb.trainer import Trainer, TrainConfig
     import powerflow_nb.rollout, powerflow_nb.objectives, powerflow_nb.answers, powerflow_nb.eval  # noqa: F401
     path, over = CASES[case]
+    fields = {f.name for f in dataclasses.fields(TrainConfig)}
+    over = [o for o in UNSPLIT if o.split('=')[0] in fields] + over
+    if any(o.split('=')[0] not in fields for o in over):
+        raise SystemExit(f'{case}: this trainer has no {[o for o in over if o.split("=")[0] not in fields]}')
     with tempfile.TemporaryDirectory() as d:
         cfg = TrainConfig.load(ROOT/path, over + [f'out_dir={d}', 'save_every=0', 'progress=false', 'threads=1',
                                                   'steps=2'])
@@ -73,6 +83,8 @@ def worker(case):
         out['response_tokens'] = max(len(r) for r in ro.response_ids)
         out['sequences'] = len(ro)
         out['knobs'] = {k: getattr(cfg, k) for k in KNOBS if hasattr(cfg, k)}
+        import inspect, powerflow_nb.rollout as rl
+        out['rollout_reads_last_hidden'] = 'logit_chunk' in inspect.signature(rl.base_scores).parameters
         out['seconds'] = time.time() - t0
         out['torch'] = torch.__version__; out['transformers'] = transformers.__version__
     print('RESULT ' + json.dumps(out), flush=True)
@@ -115,6 +127,7 @@ def main(argv=None):
         line = next((l for l in r.stdout.splitlines() if l.startswith('RESULT ')), None)
         if r.returncode or line is None:
             print(f'{case}: worker failed\n{r.stderr[-3000:]}', file=sys.stderr); return 1
+        if a.out: print(f'{case}: measured', file=sys.stderr)
         m = json.loads(line[7:])
         m['plan'] = predict(m)
         results.append(m)

@@ -135,7 +135,7 @@ TRAIN_LOGIT_BYTES = 16                     # per response position x vocabulary 
 SCORE_LOGIT_BYTES = {False: 8, True: 10}   # no grad: fp32 logits + logsumexp's temporary (+ the bf16 output under autocast)
 SAMPLE_LOGIT_BYTES = 20                    # per sequence x vocabulary entry at each decoding step of HF generate
 
-# %% ../nbs/07_scale.ipynb #c887b93b
+# %% ../nbs/07_scale.ipynb #d233b1ee
 def _has(cfg, name): return name in {f.name for f in fields(cfg)}
 
 def _knob(cfg, name, absent):
@@ -148,8 +148,19 @@ def _vllm_fraction(cfg):
         if _has(cfg, n): return float(getattr(cfg, n)), n
     return 0.9, None
 
+def _scoring_caps() -> dict:
+    "What this installation's scoring functions can do: chunk logits, split the prompt-feature forward, keep one hidden state."
+    import inspect
+    from powerflow_nb import rollout
+    sig = lambda f: inspect.signature(f).parameters
+    return {'chunk': 'logit_chunk' in sig(rollout.response_logprobs), 'split_features': 'batch_size' in sig(rollout.base_scores),
+            'last_hidden': 'logit_chunk' in sig(rollout.base_scores)}
+
+def _rollout_reads_last_hidden() -> bool: return _scoring_caps()['last_hidden']
+
 def memory_plan(cfg, arch: Arch | None = None, gpus: int = 1, gpu_memory_gib: float = 80.0, fsdp: bool = False,
-                device: str = 'cuda', prompt_tokens: int | None = None, response_tokens: int | None = None) -> dict:
+                device: str = 'cuda', prompt_tokens: int | None = None, response_tokens: int | None = None,
+                check_code: bool = True) -> dict:
     "Per-GPU memory of one training step of `cfg` by phase (GiB), the largest micro-batch that fits, and warnings."
     from powerflow_nb.trainer import REWARD_OBJECTIVES
     a = arch or resolve_arch(cfg.model)
@@ -162,7 +173,7 @@ def memory_plan(cfg, arch: Arch | None = None, gpus: int = 1, gpu_memory_gib: fl
     if cfg.prompts_per_step % cfg.grad_accum:
         raise ValueError(f"grad_accum ({cfg.grad_accum}) must divide prompts_per_step ({cfg.prompts_per_step})")
     score_batch, logit_chunk = _knob(cfg, 'score_batch', 0) or None, _knob(cfg, 'logit_chunk', 0)
-    scoring_v2 = _has(cfg, 'logit_chunk')   # a trainer with the memory knobs reads only the last hidden state
+    scoring_v2 = _rollout_reads_last_hidden()
     ckpt = bool(_knob(cfg, 'gradient_checkpointing', False))
     if score_batch is not None and score_batch < 1: raise ValueError(f"score_batch must be >= 1, got {score_batch}")
     if logit_chunk < 0: raise ValueError(f"logit_chunk must be >= 0 (0: all positions at once), got {logit_chunk}")
@@ -193,9 +204,11 @@ def memory_plan(cfg, arch: Arch | None = None, gpus: int = 1, gpu_memory_gib: fl
     else:
         add('always', 'frozen base copy', 0, 'none: LoRA scores the base with adapters disabled' if cfg.lora
             else 'none: reward baselines use no base model')
-    add('always', 'optimizer (AdamW m, v in fp32)', 8 * n_train / shard, f"{n_train/1e6:.1f}M trainable parameters x 8 B")
+    add('always', 'optimizer (AdamW m, v in fp32)', 8 * n_train / shard, f"{n_train/1e6:.1f}M trainable parameters x 8 B"
+        + (f", sharded over {gpus}" if shard > 1 else ''))
     if strategy == 'DDP': add('always', 'DDP gradient buckets', 4 * n_train, 'a flat fp32 copy of the gradients for all-reduce')
-    if strategy == 'FSDP': add('always', 'FSDP all-gather buffers', 2 * 4 * a.layer_params, 'one unsharded layer + one prefetched')
+    if strategy == 'FSDP': add('always', 'FSDP all-gather buffers', 2 * 4 * max(a.layer_params, head),
+                               'the largest unsharded unit (a layer or the embedding), twice: one in use, one prefetched')
     if cfg.engine == 'vllm':
         kv_all = n_seq * T * a.layers * 2 * a.kv_dim * 4
         if device == 'cuda':
@@ -232,15 +245,22 @@ def memory_plan(cfg, arch: Arch | None = None, gpus: int = 1, gpu_memory_gib: fl
     def train_parts(m):
         b = m * cfg.k
         per = layer_act_bytes(a, T, bf16, cfg.lora_r if cfg.lora else 0)
-        full = b * T * a.layers * per
-        chk = b * T * (a.layers * 4 * a.hidden + per)
+        full, inputs, layer = b * T * a.layers * per, b * T * a.layers * 4 * a.hidden, b * T * per
         tchunk = min(logit_chunk or R + 1, R + 1)
-        parts = [('gradients (fp32)', 4 * n_train / shard, f"{n_train/1e6:.1f}M trainable x 4 B"),
-                 ('activations' + (' (checkpointed)' if ckpt else ''), chk if ckpt else full,
-                  f"{b} seq x {T} tokens x {a.layers} layers: {full/GiB:.2f} GiB without checkpointing, {chk/GiB:.2f} GiB with"),
+        logits = b * tchunk * a.vocab * TRAIN_LOGIT_BYTES
+        g = 4 * n_train / shard
+        parts = [('gradients (fp32)', g if cfg.grad_accum > 1 else 0,
+                  f"{n_train/1e6:.1f}M trainable x 4 B" + (', sharded' if shard > 1 else '') if cfg.grad_accum > 1 else
+                  'one micro-batch: not yet allocated when the head is differentiated (see the optimizer phase)'),
+                 ('activations' + (' (checkpointed: layer inputs)' if ckpt else ''), inputs if ckpt else full,
+                  f"{b} seq x {T} tokens x {a.layers} layers: {full/GiB:.2f} GiB without checkpointing, "
+                  f"{(inputs + layer)/GiB:.2f} GiB with"),
                  ('final norm + head input', b * T * 8 * a.hidden + b * R * e * a.hidden, ''),
-                 ('logits (with grad)', b * tchunk * a.vocab * TRAIN_LOGIT_BYTES,
+                 ('logits (with grad)', logits,
                   f"{b} x {tchunk} positions x {a.vocab} x {TRAIN_LOGIT_BYTES} B" + ('' if logit_chunk else '; unchunked'))]
+        if ckpt: parts.append(('recomputed layer (beyond the logits)', max(0, layer + (g if cfg.grad_accum == 1 else 0) - logits),
+                               'one layer at a time' + (' beside the gradients so far' if cfg.grad_accum == 1 else '')
+                               + ', after the logits are freed: only the excess over them counts'))
         if bf16:
             wc = (lin_trainable + lin + (head if cfg.lora else 0)) if ckpt else (a.layers * lin + head)
             parts.append(('bf16 weight copies (autocast)', 2 * wc, 'trainable weights cached + one layer' if ckpt
@@ -275,6 +295,18 @@ def memory_plan(cfg, arch: Arch | None = None, gpus: int = 1, gpu_memory_gib: fl
         if not cfg.lora: hints.append('lora=true')
         if mb > 1: hints.append(f'a larger grad_accum (micro-batch now {mb} prompts)')
         warnings.append('try: ' + '; '.join(hints))
+    if check_code and _has(cfg, 'logit_chunk'):   # fields this installation's scoring code cannot honour yet
+        import dataclasses
+        caps, undo = _scoring_caps(), {}
+        if logit_chunk and logit_chunk < R + 1 and not caps['chunk']: undo['logit_chunk'] = 0
+        if score_batch and score_batch < n_seq and needs_base and cfg.logz == 'mlp' and not caps['split_features']:
+            undo['score_batch'] = 0
+        real = memory_plan(dataclasses.replace(cfg, **undo), a, gpus, gpu_memory_gib, fsdp, device, prompt_tokens,
+                           response_tokens, check_code=False) if undo else None
+        if real and real['peak_gib'] > 1.01 * peak:
+            warnings.append(f"this installation's scoring code cannot honour {', '.join(f'{k}={getattr(cfg, k)}' for k in undo)} "
+                            f"(powerflow_nb.rollout takes no such argument): until it does, the peak is "
+                            f"{real['peak_gib']:.1f} GiB in phase '{real['peak_phase']}', not {peak:.1f}")
     if a.context and T > a.context: warnings.append(f"prompt + response = {T} tokens exceeds the model's context of "
                                                     f"{a.context}: the trainer will refuse it")
     return {'model': cfg.model, 'arch': asdict(a), 'params': N, 'trainable': n_train, 'lora': cfg.lora, 'bf16': bf16,
