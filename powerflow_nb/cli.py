@@ -26,6 +26,7 @@ COMMANDS = {
     'pretrain-tiny': ('powerflow_nb.tinylm', 'pretrain_main', 'pretrain the tiny addition model (data/tinylm) from scratch, evaluate it, write its model card'),
     'compare':   ('powerflow_nb.compare', 'compare_main', 'the paper\'s comparison at small scale: every method x seed, same budget, held-out avg@k/pass@k/maj@k: --config FILE [--smoke]'),
     'references': ('powerflow_nb.references', 'references_main', 'training-free references for p^alpha on the tiny model (T=1/alpha, power sampling) and a policy\'s inversion rate: sample|inversion'),
+    'plan':      ('powerflow_nb.plan', 'plan_main', 'per-GPU memory of a training config before any download, the largest micro-batch that fits: --config FILE [--gpus N] [--gpu-memory GiB] [--json]'),
 }
 
 # %% ../nbs/99_cli.ipynb #8e74252d

@@ -22,7 +22,8 @@ def _check_batch(logp_pi, lengths, logp_base):
     if logp_pi.ndim != 1: raise ValueError(f'logp_pi must be a 1-D tensor of per-sample log-prob sums, got shape {tuple(logp_pi.shape)}')
     for nm, t in (('lengths', lengths), ('logp_base', logp_base)):
         if t.shape != logp_pi.shape: raise ValueError(f'{nm} must have the shape of logp_pi {tuple(logp_pi.shape)}, got {tuple(t.shape)}')
-    if (lengths < 1).any(): raise ValueError('lengths must be >= 1 (|y| counts the EOS token)')
+    # a value check: skipped on the meta device (shapes only, no values), so the losses also run there
+    if lengths.device.type != 'meta' and (lengths < 1).any(): raise ValueError('lengths must be >= 1 (|y| counts the EOS token)')
 
 def _per_sample(x, like, name):
     "None -> 0; a number or tensor broadcast to `like`'s shape, detached"

@@ -14,6 +14,8 @@ PF = str(Path(sys.executable).parent/'powerflow')
     (['train', 'max_new_tokens=0'], 'max_new_tokens must be a positive integer'),
     (['train', 'objective=grpoo'], "unknown objective 'grpoo'"),
     (['train', 'alhpa=2'], "unknown config key 'alhpa'"),
+    (['train', 'top_p=0.9'], 'top_p must be 1 for training'),
+    (['train', 'score_batch=-1'], 'score_batch must be >= 0'),
     (['eval', '--model', '/no/such/dir'], "model path '/no/such/dir' does not exist"),
 ])
 def test_cli_refuses_bad_input(args, msg, tmp_path, capsys):
