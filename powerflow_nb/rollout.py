@@ -11,11 +11,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 import torch
 import torch.nn.functional as F
+from torch.utils.checkpoint import checkpoint
 
 # %% auto #0
 __all__ = ['TOY_CHARS', 'VLLM_MISSING', 'SamplingConfig', 'Rollout', 'response_logprobs', 'base_logprobs', 'base_scores',
-           'prompt_hidden', 'toy_tokenizer', 'toy_lm', 'HFEngine', 'hf_state_dict', 'VLLMEngine', 'make_engine',
-           'sample_main']
+           'prompt_hidden', 'toy_tokenizer', 'toy_lm', 'encode_prompts', 'HFEngine', 'self_certainty', 'hf_state_dict',
+           'VLLMEngine', 'make_engine', 'sample_main']
 
 # %% ../nbs/05_rollout.ipynb #37b0b391
 @dataclass
@@ -46,7 +47,7 @@ class Rollout:
     texts: list              # B decoded responses (special tokens skipped)
     lengths: torch.Tensor    # (B,) long: response tokens, EOS counted once
     finished: torch.Tensor   # (B,) bool: the response ended with EOS (else it hit max_new_tokens)
-    sample_logp: torch.Tensor | None = None  # (B,) float: sum log pi_old(y|q) at temperature 1 under the sampling weights
+    sample_logp: torch.Tensor | None = None  # (B,) float: log pi_old(y|q), summed under the distribution actually sampled (temperature applied)
 
     def __len__(self): return len(self.response_ids)
     @property
@@ -74,68 +75,156 @@ def _pack(prompt_ids, response_ids, pad_id=0, device='cpu'):
 
 # %% ../nbs/05_rollout.ipynb #25f5c4d8
 def _device(model): return next(model.parameters()).device
+def _is_peft(model): return hasattr(model, 'disable_adapter') and hasattr(model, 'peft_config')
 
-def _token_logps(model, prompt_ids, response_ids, pad_id=0, hidden=False):
-    "Per-token log-probs of the responses under `model`, (B, R), zero outside each response (+ pooled prompt hidden)"
+def _inner(model):
+    "The causal LM inside DDP / DataParallel, torch.compile and PEFT wrappers: where the decoder and the head live"
+    m = model
+    for _ in range(8):
+        if isinstance(m, (torch.nn.parallel.DistributedDataParallel, torch.nn.DataParallel)): m = m.module
+        elif hasattr(m, '_orig_mod'): m = m._orig_mod
+        elif _is_peft(m): m = m.get_base_model()
+        else: break
+    return m
+
+def _decoder(model):
+    "The decoder stack, whose output is the last hidden state after the final norm; None if the model has none apart"
+    inner = _inner(model)
+    dec = inner.get_decoder() if hasattr(inner, 'get_decoder') else None
+    return None if dec is None or dec is inner else dec
+
+def _forward(model, kw, keep):
+    try: return model(**kw, logits_to_keep=keep)
+    except TypeError: return model(**kw)   # a model without `logits_to_keep` computes every column
+
+def _hidden_forward(model, kw, keep):
+    "`(out, h)`: one forward through `model` itself (wrappers' hooks run) and its last hidden state h (b, L, D)"
+    dec, box = _decoder(model), []
+    if dec is None:   # no separate decoder module: fall back on the all-layer hidden-states output
+        out = _forward(model, {**kw, 'output_hidden_states': True}, keep)
+        return out, out.hidden_states[-1]
+    grab = lambda m, a, o: box.append(o.last_hidden_state if hasattr(o, 'last_hidden_state') else o[0])
+    hook = dec.register_forward_hook(grab)
+    try: out = _forward(model, kw, keep)
+    finally: hook.remove()
+    if len(box) != 1: raise RuntimeError(f'expected one decoder call per forward, saw {len(box)}')
+    return out, box[0]
+
+# %% ../nbs/05_rollout.ipynb #a1c0e002
+def _token_stats(logits, tgt, certainty=False):
+    "From logits (b, n, V): log pi(target) (b, n), and with `certainty` also KL(Uniform || pi) (b, n); fp32 log-softmax"
+    if logits.dtype in (torch.float16, torch.bfloat16): logits = logits.float()   # e.g. the head under bf16 autocast
+    lse = torch.logsumexp(logits, -1)
+    lp = logits.gather(-1, tgt.unsqueeze(-1)).squeeze(-1) - lse
+    if not certainty: return lp
+    return lp, lse - logits.mean(-1) - math.log(logits.shape[-1])   # -log V - mean_j log pi_j
+
+def _head_stats(head, h, tgt, certainty=False): return _token_stats(head(h), tgt, certainty)
+
+def _check_head(head, h, logits):
+    "The output head applied to the captured hidden state must reproduce the model's own logits (last column)"
+    with torch.no_grad():
+        mine, theirs = head(h[:, -1:]).float(), logits[:, -1:].float()
+        if (mine - theirs).abs().max() > 1e-2 * (1 + theirs.abs().max()):
+            raise ValueError('this model transforms its logits after the output head (e.g. logit scaling or soft-capping), '
+                             'so chunked scoring would be wrong: pass logit_chunk=None')
+
+# %% ../nbs/05_rollout.ipynb #a1c0e003
+def _score_rows(model, prompt_ids, response_ids, pad_id=0, logit_chunk=None, certainty=False, hidden=False):
+    """One micro-batch, one forward: dict with 'logp' (b, R) per-token log-probs (zero outside each response), 'mask'
+    (b, R), 'kl' (b, R) per-token KL(U || pi) if `certainty`, 'hidden' (b, D) prompt-mean last hidden state if `hidden`."""
     ids, mask, pos, resp_mask, P = _pack(prompt_ids, response_ids, pad_id, _device(model))
     R = resp_mask.shape[1]
-    # logits at columns P-1 .. P+R-1 (R+1 of them); the last one predicts past the response and is dropped
-    kw = dict(input_ids=ids, attention_mask=mask, position_ids=pos, use_cache=False, output_hidden_states=hidden)
-    try: out = model(**kw, logits_to_keep=R + 1)
-    except TypeError: out = model(**kw)   # a model without `logits_to_keep`: slice instead
-    logits = out.logits[:, -(R + 1):-1]
-    if logits.dtype in (torch.float16, torch.bfloat16): logits = logits.float()   # log-softmax in fp32 under autocast
     tgt = ids[:, P:]
-    lp = logits.gather(-1, tgt.unsqueeze(-1)).squeeze(-1) - torch.logsumexp(logits, -1)
-    if not hidden: return lp * resp_mask
-    h, m = out.hidden_states[-1][:, :P].float(), mask[:, :P, None].float()   # causal: the prompt never sees y
-    return lp * resp_mask, (h * m).sum(1) / m.sum(1)
+    kw = dict(input_ids=ids, attention_mask=mask, position_ids=pos, use_cache=False)
+    if logit_chunk is None and not hidden: out, h = _forward(model, kw, R + 1), None
+    else: out, h = _hidden_forward(model, kw, R + 1 if logit_chunk is None else 1)
+    if logit_chunk is None:   # the model's logits at columns P-1 .. P+R-1; the last predicts past the response: dropped
+        st = _token_stats(out.logits[:, -(R + 1):-1], tgt, certainty)
+    else:
+        head = _inner(model).get_output_embeddings()
+        _check_head(head, h, out.logits)
+        hs, grad = h[:, P - 1:P + R - 1], torch.is_grad_enabled() and h.requires_grad
+        parts = []
+        for s in range(0, R, logit_chunk):
+            args = (head, hs[:, s:s + logit_chunk], tgt[:, s:s + logit_chunk], certainty)
+            parts.append(checkpoint(_head_stats, *args, use_reentrant=False, preserve_rng_state=False) if grad
+                         else _head_stats(*args))
+        st = tuple(torch.cat(p, 1) for p in zip(*parts)) if certainty else torch.cat(parts, 1)
+    lp, kl = st if certainty else (st, None)
+    res = {'logp': lp * resp_mask, 'mask': resp_mask}
+    if certainty: res['kl'] = kl * resp_mask
+    if hidden:   # causal attention: the prompt's hidden states never see the response
+        hp, m = h[:, :P].float(), mask[:, :P, None].float()
+        res['hidden'] = (hp * m).sum(1) / m.sum(1)
+    return res
 
-def response_logprobs(model, rollout: Rollout, pad_id: int = 0, batch_size: int | None = None):
-    "Teacher-forced `(logp_sum (B,), lengths (B,))` of each response under `model`; differentiable, batched."
-    B = len(rollout)
-    if B == 0: raise ValueError('response_logprobs got an empty rollout')
-    bs = batch_size or B
-    sums = [_token_logps(model, rollout.prompt_ids[i:i + bs], rollout.response_ids[i:i + bs], pad_id).sum(-1)
-            for i in range(0, B, bs)]
+def _token_logps(model, prompt_ids, response_ids, pad_id=0, logit_chunk=None):
+    "Per-token log-probs of the responses under `model`, (B, R), zero outside each response"
+    return _score_rows(model, prompt_ids, response_ids, pad_id, logit_chunk)['logp']
+
+def _check_sizes(rollout, batch_size, logit_chunk, who):
+    if len(rollout) == 0: raise ValueError(f'{who} got an empty rollout')
+    for name, v in (('batch_size', batch_size), ('logit_chunk', logit_chunk)):
+        if v is not None and not (isinstance(v, int) and not isinstance(v, bool) and v >= 1):
+            raise ValueError(f'{who}: {name} must be a positive integer or None (= all at once), got {v!r}')
+
+def _each_batch(model, rollout, pad_id, batch_size, logit_chunk, **kw):
+    bs = batch_size or len(rollout)
+    for i in range(0, len(rollout), bs):
+        yield _score_rows(model, rollout.prompt_ids[i:i + bs], rollout.response_ids[i:i + bs], pad_id, logit_chunk, **kw)
+
+def response_logprobs(model, rollout: Rollout, pad_id: int = 0, batch_size: int | None = None,
+                      logit_chunk: int | None = None):
+    """Teacher-forced `(logp_sum (B,), lengths (B,))` of each response under `model`; differentiable.
+
+    `batch_size` rows per forward (None: all); `logit_chunk` positions per output-head call (None: all at once)."""
+    _check_sizes(rollout, batch_size, logit_chunk, 'response_logprobs')
+    sums = [r['logp'].sum(-1) for r in _each_batch(model, rollout, pad_id, batch_size, logit_chunk)]
     lengths = torch.tensor([len(r) for r in rollout.response_ids], dtype=torch.long, device=sums[0].device)
     return torch.cat(sums), lengths
 
 # %% ../nbs/05_rollout.ipynb #5cd75bda
-def _is_peft(model): return hasattr(model, 'disable_adapter') and hasattr(model, 'peft_config')
-
 @contextlib.contextmanager
 def _eval_mode(model):
     was = model.training; model.eval()
     try: yield
     finally: model.train(was)
 
-def base_logprobs(policy_or_base, rollout: Rollout, pad_id: int = 0, batch_size: int | None = None):
-    "log p_base(y|q) sums (B,), no grad: a PEFT model is scored with adapters disabled, any other model as is."
-    m = policy_or_base
-    ctx = m.disable_adapter() if _is_peft(m) else contextlib.nullcontext()
-    with torch.no_grad(), _eval_mode(m), ctx:
-        return response_logprobs(m, rollout, pad_id, batch_size)[0]
+def _as_base(m):
+    "No grad, eval mode and, for a PEFT model, adapters disabled"
+    ctx = contextlib.ExitStack()
+    ctx.enter_context(torch.no_grad()); ctx.enter_context(_eval_mode(m))
+    if _is_peft(m): ctx.enter_context(m.disable_adapter())
+    return ctx
 
-def base_scores(policy_or_base, rollout: Rollout, pad_id: int = 0):
-    "`(log p_base sums (B,), prompt hidden (n_prompts, D))` from ONE no-grad base forward (PEFT: adapters disabled)."
-    m = policy_or_base
-    ctx = m.disable_adapter() if _is_peft(m) else contextlib.nullcontext()
-    with torch.no_grad(), _eval_mode(m), ctx:
-        lp, h = _token_logps(m, rollout.prompt_ids, rollout.response_ids, pad_id, hidden=True)
-    first = torch.stack([(rollout.prompt_index == i).nonzero()[0, 0] for i in range(rollout.n_prompts)])
-    return lp.sum(-1), h[first]
+def _first_rows(rollout):
+    return torch.stack([(rollout.prompt_index == i).nonzero()[0, 0] for i in range(rollout.n_prompts)])
+
+def base_logprobs(policy_or_base, rollout: Rollout, pad_id: int = 0, batch_size: int | None = None,
+                  logit_chunk: int | None = None):
+    "log p_base(y|q) sums (B,), no grad: a PEFT model is scored with adapters disabled, any other model as is."
+    _check_sizes(rollout, batch_size, logit_chunk, 'base_logprobs')
+    with _as_base(policy_or_base):
+        return torch.cat([r['logp'].sum(-1) for r in _each_batch(policy_or_base, rollout, pad_id, batch_size, logit_chunk)])
+
+def base_scores(policy_or_base, rollout: Rollout, pad_id: int = 0, batch_size: int | None = None,
+                logit_chunk: int | None = None):
+    "`(log p_base sums (B,), prompt features (n_prompts, D))`, one no-grad base forward per micro-batch (PEFT: adapters off)."
+    _check_sizes(rollout, batch_size, logit_chunk, 'base_scores')
+    with _as_base(policy_or_base):
+        rs = list(_each_batch(policy_or_base, rollout, pad_id, batch_size, logit_chunk, hidden=True))
+    lp, h = torch.cat([r['logp'].sum(-1) for r in rs]), torch.cat([r['hidden'] for r in rs])
+    return lp, h[_first_rows(rollout).to(h.device)]
 
 # %% ../nbs/05_rollout.ipynb #e13900f5
 def prompt_hidden(model, rollout: Rollout, pad_id: int = 0):
-    "(n_prompts, hidden): last-layer hidden states averaged over each prompt's tokens"
-    first = [int((rollout.prompt_index == i).nonzero()[0]) for i in range(rollout.n_prompts)]
+    "(n_prompts, hidden): last-layer hidden states (after the final norm) averaged over each prompt's tokens"
+    first = _first_rows(rollout).tolist()
     ids, mask, pos, _, P = _pack([rollout.prompt_ids[j] for j in first], [[] for _ in first], pad_id, _device(model))
     ids, mask, pos = ids[:, :P], mask[:, :P], pos[:, :P]
-    h = model(input_ids=ids, attention_mask=mask, position_ids=pos, output_hidden_states=True, use_cache=False,
-              logits_to_keep=1).hidden_states[-1]
-    if h.dtype in (torch.float16, torch.bfloat16): h = h.float()
-    m = mask.unsqueeze(-1).float()
+    _, h = _hidden_forward(model, dict(input_ids=ids, attention_mask=mask, position_ids=pos, use_cache=False), 1)
+    h, m = h.float(), mask.unsqueeze(-1).float()
     return (h * m).sum(1) / m.sum(1)
 
 # %% ../nbs/05_rollout.ipynb #4756e90f
@@ -165,9 +254,18 @@ def toy_lm(seed=0, hidden=64, layers=2, heads=2, init_std=0.5, max_len=256):
     model.generation_config.pad_token_id = 0
     return model, tok
 
+# %% ../nbs/05_rollout.ipynb #a1c0e021
+def encode_prompts(tokenizer, prompts) -> list[list[int]]:
+    "Token ids of each prompt with the tokenizer's special tokens, but never two BOS at the start (chat templates write one)"
+    prompts = [prompts] if isinstance(prompts, str) else list(prompts)
+    ids = [list(x) for x in tokenizer(prompts, add_special_tokens=True).input_ids]
+    bos = tokenizer.bos_token_id
+    if bos is None: return ids
+    return [x[1:] if len(x) >= 2 and x[0] == bos and x[1] == bos else x for x in ids]
+
 # %% ../nbs/05_rollout.ipynb #a2f685dd
 class _SampledLogp:
-    "Logits processor: records log softmax(raw logits)[chosen token] per step, O(B*vocab) memory"
+    "Logits processor, last in our chain: records log softmax(scores)[chosen token] per step, O(B*vocab) memory"
     def __init__(self): self.prev, self.steps = None, []
     def _take(self, toks): self.steps.append(self.prev.gather(-1, toks[:, None]).squeeze(-1))
     def __call__(self, input_ids, scores):
@@ -177,6 +275,17 @@ class _SampledLogp:
     def finish(self, last_tokens):
         if self.prev is not None: self._take(last_tokens); self.prev = None
         return torch.stack(self.steps, 1) if self.steps else None
+
+def _sampling_chain(cfg: SamplingConfig):
+    "(generation-config overrides, processors): temperature then nucleus as OUR processors, generate's warpers off"
+    from transformers import TemperatureLogitsWarper, TopPLogitsWarper
+    if cfg.temperature == 0: return dict(do_sample=False), []
+    ps = [TemperatureLogitsWarper(cfg.temperature)] if cfg.temperature != 1 else []
+    if cfg.top_p < 1: ps.append(TopPLogitsWarper(cfg.top_p))
+    # explicit "off" values: None would be filled in from the model's own generation_config
+    off = dict(do_sample=True, temperature=1.0, top_k=0, top_p=1.0, typical_p=1.0, min_p=0.0, epsilon_cutoff=0.0,
+               eta_cutoff=0.0)
+    return off, ps
 
 def _eos_ids(model, tokenizer):
     e = getattr(getattr(model, 'generation_config', None), 'eos_token_id', None)
@@ -206,14 +315,14 @@ def _check_prompts(prompts):
 class HFEngine:
     "Rollouts with Hugging Face `generate` (the model is used in place: what is trained is what samples)"
     name = 'hf'
-    def __init__(self, model, tokenizer, batch_size: int | None = None, add_special_tokens: bool = True):
-        self.model, self.tokenizer, self.batch_size, self.add_special_tokens = model, tokenizer, batch_size, add_special_tokens
+    def __init__(self, model, tokenizer, batch_size: int | None = None):
+        self.model, self.tokenizer, self.batch_size = model, tokenizer, batch_size
         self.eos = _eos_ids(model, tokenizer)
         self.pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else self.eos[0]
 
     def encode(self, prompts):
-        "Token ids of each prompt, checked against the context length"
-        return [self.tokenizer(p, add_special_tokens=self.add_special_tokens).input_ids for p in prompts]
+        "Token ids of each prompt (`encode_prompts`: the tokenizer's special tokens, never two BOS)"
+        return encode_prompts(self.tokenizer, prompts)
 
     def push_weights(self, model=None):
         "No-op: `generate` runs on the live model"
@@ -230,24 +339,21 @@ class HFEngine:
         from transformers import GenerationConfig, LogitsProcessorList
         ids, mask, _, _, P = _pack(prompt_ids, [[] for _ in prompt_ids], self.pad_id, _device(self.model))
         ids, mask = ids[:, :P], mask[:, :P]
-        greedy = cfg.temperature == 0
-        gc = GenerationConfig(do_sample=not greedy, temperature=None if greedy else cfg.temperature,
-                              top_p=None if greedy else cfg.top_p, top_k=0 if not greedy else None,
-                              max_new_tokens=cfg.max_new_tokens, min_new_tokens=0, repetition_penalty=1.0,
-                              pad_token_id=self.pad_id, eos_token_id=self.eos, num_beams=1,
-                              return_dict_in_generate=True)
-        rec = _SampledLogp()
+        flags, procs = _sampling_chain(cfg)
+        gc = GenerationConfig(**flags, max_new_tokens=cfg.max_new_tokens, min_new_tokens=0, repetition_penalty=1.0,
+                              pad_token_id=self.pad_id, eos_token_id=self.eos, num_beams=1, return_dict_in_generate=True)
+        rec = _SampledLogp()   # last: it records the distribution that is sampled from
         dev = _device(self.model)
         with torch.random.fork_rng(devices=[dev] if dev.type == 'cuda' else []), _eval_mode(self.model):
             torch.manual_seed(seed)
             out = self.model.generate(input_ids=ids, attention_mask=mask, generation_config=gc,
-                                      logits_processor=LogitsProcessorList([rec]))
+                                      logits_processor=LogitsProcessorList([*procs, rec]))
         new = out.sequences[:, P:]
         step_lp = rec.finish(new[:, -1]) if new.shape[1] else None
         return new.tolist(), step_lp
 
     def generate(self, prompts, cfg: SamplingConfig = SamplingConfig()) -> Rollout:
-        "k samples for each prompt, as one flattened `Rollout`"
+        "k samples for each prompt, as one flattened `Rollout` (`sample_logp`: under the tempered distribution sampled)"
         prompts = _check_prompts(prompts)
         enc = self.encode(prompts)
         self._check_len(enc, cfg)
@@ -266,6 +372,18 @@ class HFEngine:
                        lengths=torch.tensor([len(r) for r in resp], dtype=torch.long),
                        finished=torch.tensor(fin, dtype=torch.bool),
                        sample_logp=torch.tensor(slp, dtype=torch.float32))
+
+# %% ../nbs/05_rollout.ipynb #a1c0e011
+def self_certainty(model, rollout: Rollout, pad_id: int = 0, batch_size: int | None = None,
+                   logit_chunk: int | None = None) -> torch.Tensor:
+    "Intuitor's reward: mean over response tokens of KL(Uniform ‖ π(·|q, y<t)) under `model` (no grad, eval mode), (B,)."
+    _check_sizes(rollout, batch_size, logit_chunk, 'self_certainty')
+    out = []
+    with torch.no_grad(), _eval_mode(model):
+        for r in _each_batch(model, rollout, pad_id, batch_size, logit_chunk, certainty=True):
+            m = r['mask'].float()
+            out.append((r['kl'] * m).sum(-1) / m.sum(-1).clamp(min=1))
+    return torch.cat(out)
 
 # %% ../nbs/05_rollout.ipynb #10dc3f0a
 VLLM_MISSING = ("vLLM is not importable in this Python environment. The vLLM engine runs in its own environment: "
@@ -315,8 +433,7 @@ class VLLMEngine:
     "Rollouts with an in-process vLLM engine; `push_weights(model)` after each optimizer step"
     name = 'vllm'
     def __init__(self, model, tokenizer, dtype: str = 'float32', seed: int = 0, max_model_len: int | None = None,
-                 kv_cache_gib: float = 1, enforce_eager: bool | None = None, add_special_tokens: bool = True,
-                 **llm_kwargs):
+                 kv_cache_gib: float = 1, enforce_eager: bool | None = None, **llm_kwargs):
         self._vllm = _import_vllm()    # fail fast, before any work, when vLLM is missing
         if isinstance(model, (str, Path)):
             folder = Path(model)
@@ -326,7 +443,7 @@ class VLLMEngine:
         else:
             self._tmp = tempfile.TemporaryDirectory(prefix='powerflow-vllm-')
             folder = Path(_save_for_vllm(model, tokenizer, self._tmp.name))
-        self.tokenizer, self.add_special_tokens, self.folder = tokenizer, add_special_tokens, folder
+        self.tokenizer, self.folder = tokenizer, folder
         from transformers import AutoConfig
         cfg = AutoConfig.from_pretrained(folder)
         self.tied = bool(getattr(cfg, 'tie_word_embeddings', False))
@@ -337,16 +454,19 @@ class VLLMEngine:
         # vLLM drops torch to 1 thread "for serving" unless OMP_NUM_THREADS is set; the trainer shares this process
         os.environ.setdefault('OMP_NUM_THREADS', str(torch.get_num_threads()))
         if enforce_eager is None: enforce_eager = not torch.cuda.is_available()
+        # log-probs of the distribution actually sampled (temperature, nucleus), not of the raw logits
+        llm_kwargs.setdefault('logprobs_mode', 'processed_logprobs')
         t0 = time.time()
         self.llm = self._vllm.LLM(model=str(folder), tokenizer=str(folder), dtype=dtype, seed=seed,
                                   max_model_len=max_model_len or self.context, enforce_eager=enforce_eager, **llm_kwargs)
         self.start_seconds = time.time() - t0
 
     def encode(self, prompts):
-        return [self.tokenizer(p, add_special_tokens=self.add_special_tokens).input_ids for p in prompts]
+        "Token ids of each prompt (`encode_prompts`: the tokenizer's special tokens, never two BOS)"
+        return encode_prompts(self.tokenizer, prompts)
 
     def generate(self, prompts, cfg: SamplingConfig = SamplingConfig()) -> Rollout:
-        "k samples for each prompt, as one flattened `Rollout` (`sample_logp`: raw temperature-1 log-probs from vLLM)"
+        "k samples for each prompt, as one flattened `Rollout` (`sample_logp`: vLLM's log-probs of the distribution sampled)"
         prompts = _check_prompts(prompts)
         enc = self.encode(prompts)
         n = max(len(x) for x in enc)
@@ -374,7 +494,7 @@ class VLLMEngine:
                        finished=torch.tensor(fin, dtype=torch.bool), sample_logp=torch.tensor(slp, dtype=torch.float32))
 
     def push_weights(self, model):
-        "Copy the model's current weights into the engine (SPEC §7 recipe); returns the seconds it took"
+        "Copy the model's current weights into the engine; returns the seconds it took"
         t0 = time.time()
         weights = [(n, t.detach().to('cpu')) for n, t in _base_named_tensors(model)]
         self.llm.collective_rpc('reload_weights', kwargs={'weights_iterator': iter(weights)})

@@ -1,8 +1,9 @@
 """The vLLM rollout engine, for real: runs INSIDE .venv-vllm (`make test-vllm`; the main suite runs it through
 tests/test_vllm.py). One in-process engine per module (its start costs tens of seconds).
 
-Checks: fp32 sample log-probs equal HF teacher forcing; greedy outputs equal HF's; accuracy and length agree with the
-HF engine within sampling error; a weight push changes the outputs AND the pushed-weight log-probs equal HF teacher
+Checks: fp32 sample log-probs equal HF teacher forcing of the distribution vLLM sampled from (temperature applied,
+nucleus renormalised: `logprobs_mode='processed_logprobs'`); greedy outputs equal HF's; accuracy and length agree with
+the HF engine within sampling error; a weight push changes the outputs AND the pushed-weight log-probs equal HF teacher
 forcing of the new weights (a stale tied lm_head would fail this; a push-then-restore test would not)."""
 import os
 os.environ.setdefault('VLLM_ENABLE_V1_MULTIPROCESSING', '0')   # in-process engine: no spawn, no __main__ guard needed
@@ -51,18 +52,59 @@ def test_engine_keeps_torch_threads(setup):
     assert torch.get_num_threads() == THREADS
 
 
-def test_sample_logp_matches_hf_teacher_forcing(setup):
+def _nucleus(logits, top_p):
+    "Hugging Face's top-p rule: drop the smallest tokens whose total mass is <= 1 - top_p (keep at least one)"
+    srt, idx = logits.sort(-1)
+    drop = srt.softmax(-1).cumsum(-1) <= 1 - top_p
+    drop[..., -1] = False
+    return logits.masked_fill(drop.scatter(-1, idx, drop), float('-inf'))
+
+
+@torch.no_grad()
+def _sampling_logp(model, ro, temperature, top_p=1.0):
+    "HF teacher forcing of log softmax(nucleus(logits / T)) per response, each sequence alone, fp32"
+    out = []
+    for p, r in zip(ro.prompt_ids, ro.response_ids):
+        lg = model(torch.tensor([p + r])).logits[0, len(p) - 1:-1].float() / temperature
+        if top_p < 1: lg = _nucleus(lg, top_p)
+        out.append(lg.log_softmax(-1).gather(-1, torch.tensor(r)[:, None]).sum())
+    return torch.stack(out)
+
+
+def test_sample_logp_is_the_sampled_distribution(setup):
+    "sample_logp = log-prob under what vLLM sampled from: temperature applied; at top_p < 1 the renormalised nucleus"
     s = setup
     for cfg in [SamplingConfig(k=4, max_new_tokens=s['max_new'], seed=1),
+                SamplingConfig(k=4, max_new_tokens=s['max_new'], seed=2, temperature=0.5),
                 SamplingConfig(k=4, max_new_tokens=s['max_new'], seed=2, temperature=0.7, top_p=0.8)]:
         ro = s['eng'].generate(s['prompts'][:8], cfg)
         assert len(ro) == 8 * cfg.k and ro.lengths.min() >= 1
         assert all(r[-1] == s['eng'].eos[0] for r, f in zip(ro.response_ids, ro.finished) if f)
         assert all(len(r) == cfg.max_new_tokens for r, f in zip(ro.response_ids, ro.finished) if not f)
-        per_tok, total = _per_token_err(s['model'], ro)
-        print(f'T={cfg.temperature} top_p={cfg.top_p}: |vLLM sample_logp - HF teacher forcing| max {total:.1e}, '
-              f'{per_tok:.1e} per token')
-        assert per_tok < 5e-5 and total < 1e-3
+        ref = _sampling_logp(s['model'], ro, cfg.temperature, cfg.top_p)
+        d, n = (ro.sample_logp - ref).abs(), ro.lengths.clamp(min=1)
+        t1 = (ro.sample_logp - response_logprobs(s['model'], ro, 0)[0].detach()).abs()
+        print(f'T={cfg.temperature} top_p={cfg.top_p}: |vLLM sample_logp - HF teacher forcing of the sampled '
+              f'distribution| max {d.max():.1e}, {(d / n).max():.1e} per token (vs temperature-1 scores: max {t1.max():.1e})')
+        assert (d / n).max() < 5e-5 and d.max() < 1e-3
+        if cfg.temperature != 1: assert t1.max() > 10 * d.max() + 1e-2   # not the raw temperature-1 log-probs
+
+
+def test_greedy_sample_logp_is_temperature_one(setup):
+    s = setup
+    ro = s['eng'].generate(s['prompts'][:8], SamplingConfig(k=1, temperature=0, max_new_tokens=s['max_new']))
+    per_tok, total = _per_token_err(s['model'], ro)
+    assert per_tok < 5e-5 and total < 1e-3
+
+
+def test_engine_encodes_like_hf(setup):
+    "Both engines encode prompts with encode_prompts: the same tokens, one BOS even if the text writes one"
+    s = setup
+    bos = s['tok'].bos_token
+    texts = [s['prompts'][0], (bos or '') + s['prompts'][1]]
+    v, h = s['eng'].encode(texts), s['hf'].encode(texts)
+    assert v == h
+    if s['tok'].bos_token_id is not None: assert [x[:2].count(s['tok'].bos_token_id) for x in v] == [1, 1]
 
 
 def test_same_seed_same_samples(setup):
