@@ -103,7 +103,8 @@ class TrainConfig:
     score_batch: int = _f(16, "sequences per no-grad scoring forward (base log-probs, prompt features, self-certainty); "
                           "0: the whole rollout batch in one forward")
     logit_chunk: int = _f(256, "response positions whose full-vocabulary logits exist at once, in scoring and in the "
-                          "training forward (the rest of the sequence is recomputed chunk by chunk); 0: unchunked")
+                          "training forward (the output head runs chunk by chunk; in training each chunk's logits are "
+                          "recomputed in the backward pass instead of kept); 0: unchunked")
     gradient_checkpointing: bool = _f(False, "recompute each transformer layer's activations in the backward pass "
                                       "(Hugging Face gradient_checkpointing_enable, use_reentrant=False; works with LoRA): "
                                       "activation memory of one layer instead of all, for about one more forward")
