@@ -701,7 +701,6 @@ d = { 'settings': { 'branch': 'main',
                                       'powerflow_nb.trainer.objective_loss': ('trainer.html#objective_loss', 'powerflow_nb/trainer.py'),
                                       'powerflow_nb.trainer.read_prompt_file': ('trainer.html#read_prompt_file', 'powerflow_nb/trainer.py'),
                                       'powerflow_nb.trainer.select_prompts': ('trainer.html#select_prompts', 'powerflow_nb/trainer.py'),
-                                      'powerflow_nb.trainer.self_certainty': ('trainer.html#self_certainty', 'powerflow_nb/trainer.py'),
                                       'powerflow_nb.trainer.train': ('trainer.html#train', 'powerflow_nb/trainer.py'),
                                       'powerflow_nb.trainer.train_main': ('trainer.html#train_main', 'powerflow_nb/trainer.py'),
                                       'powerflow_nb.trainer.validate': ('trainer.html#validate', 'powerflow_nb/trainer.py')}}}

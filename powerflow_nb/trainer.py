@@ -7,7 +7,7 @@ Docs: https://powerflow-nb.github.io/powerflow_nb/trainer.html.md"""
 # %% auto #0
 __all__ = ['REWARD_OBJECTIVES', 'METRIC_SUMS', 'TrainConfig', 'validate', 'check_resume', 'load_prompts', 'read_prompt_file',
            'apply_chat_template', 'context_length', 'check_prompt_lengths', 'last_checkpoint', 'atomic_dir',
-           'select_prompts', 'concat_rollouts', 'group_normalised', 'grpo_loss', 'self_certainty', 'consensus_reward',
+           'select_prompts', 'concat_rollouts', 'group_normalised', 'grpo_loss', 'consensus_reward',
            'importance_weight', 'objective_loss', 'LogZ', 'make_logz', 'metric_sums', 'metrics_from_sums', 'Trainer',
            'train', 'train_main']
 
@@ -103,7 +103,8 @@ class TrainConfig:
     score_batch: int = _f(16, "sequences per no-grad scoring forward (base log-probs, prompt features, self-certainty); "
                           "0: the whole rollout batch in one forward")
     logit_chunk: int = _f(256, "response positions whose full-vocabulary logits exist at once, in scoring and in the "
-                          "training forward (the rest of the sequence is recomputed chunk by chunk); 0: unchunked")
+                          "training forward (the output head runs chunk by chunk; in training each chunk's logits are "
+                          "recomputed in the backward pass instead of kept); 0: unchunked")
     gradient_checkpointing: bool = _f(False, "recompute each transformer layer's activations in the backward pass "
                                       "(Hugging Face gradient_checkpointing_enable, use_reentrant=False; works with LoRA): "
                                       "activation memory of one layer instead of all, for about one more forward")
@@ -270,7 +271,8 @@ def context_length(model) -> int:
 
 def check_prompt_lengths(rows, tokenizer, max_prompt_tokens, max_new_tokens, context):
     "Every prompt fits max_prompt_tokens, and prompt + response budget fits the model's context."
-    lens = [len(tokenizer(r['prompt'], add_special_tokens=True).input_ids) for r in rows]
+    from powerflow_nb.rollout import encode_prompts    # what the engines feed the model: never two BOS (chat templates)
+    lens = [len(x) for x in encode_prompts(tokenizer, [r['prompt'] for r in rows])]
     i = int(np.argmax(lens))
     if lens[i] > max_prompt_tokens:
         raise ValueError(f"prompt {i} has {lens[i]} tokens > max_prompt_tokens={max_prompt_tokens}: shorten it or raise the limit")
@@ -354,21 +356,6 @@ def grpo_loss(logp, lengths, reward, prompt_index, weights=None):
     return -(w * adv * logp / lengths.float()).mean()
 
 # %% ../nbs/06_trainer.ipynb #cb49cb8a
-def self_certainty(model, ro, pad_id: int = 0, batch_size: int | None = None) -> torch.Tensor:
-    "Intuitor's reward: mean over response tokens of KL(Uniform ‖ π(·|q, y<t)) under `model` (no grad), (B,)."
-    from powerflow_nb.rollout import _pack, _device, _eval_mode
-    out, bs = [], batch_size or len(ro)
-    with torch.no_grad(), _eval_mode(model):
-        for i in range(0, len(ro), bs):
-            ids, mask, pos, resp, P = _pack(ro.prompt_ids[i:i + bs], ro.response_ids[i:i + bs], pad_id, _device(model))
-            R = resp.shape[1]
-            logits = model(input_ids=ids, attention_mask=mask, position_ids=pos, use_cache=False,
-                           logits_to_keep=R + 1).logits[:, -(R + 1):-1].float()
-            kl = -math.log(logits.shape[-1]) - logits.log_softmax(-1).mean(-1)   # KL(U‖π) = -log V - mean_j log π_j
-            m = resp.float()
-            out.append((kl * m).sum(-1) / m.sum(-1).clamp(min=1))
-    return torch.cat(out)
-
 def consensus_reward(answers, prompt_index, kind: str, device=None) -> torch.Tensor:
     "EMPO ('empo': cluster size / k) or TTRL ('ttrl': 1 if the group's majority answer) rewards (B,) on `device`."
     from powerflow_nb.answers import normalize_answer, majority_vote
@@ -575,7 +562,7 @@ class Trainer:
     # ---- scoring: everything that needs no gradient
     def _split(self):
         "Keyword arguments that split the no-grad scoring forwards (score_batch sequences, logit_chunk positions)."
-        return dict(batch_size=self.cfg.score_batch or None)
+        return dict(batch_size=self.cfg.score_batch or None, logit_chunk=self.cfg.logit_chunk or None)
 
     @torch.no_grad()
     def score(self, ro, idx):
@@ -585,7 +572,7 @@ class Trainer:
         s['psi'] = self.psi_fn(ro.texts).float()
         with self.autocast():
             if self.needs_base and self.logz.kind == 'mlp':   # one base forward: log p_base AND the prompt features
-                s['base_logp'], s['hidden'] = base_scores(self.base_model, ro, self.tok.pad_token_id)
+                s['base_logp'], s['hidden'] = base_scores(self.base_model, ro, self.tok.pad_token_id, **self._split())
                 s['base_logp'] = s['base_logp'].float()
             elif self.needs_base:
                 s['base_logp'] = base_logprobs(self.base_model, ro, self.tok.pad_token_id, **self._split()).float()
@@ -608,6 +595,7 @@ class Trainer:
         kind = self.cfg.objective
         if kind == 'grpo': return s['correct']
         if kind == 'intuitor':
+            from powerflow_nb.rollout import self_certainty
             with self.autocast(): return self_certainty(self.policy, ro, self.tok.pad_token_id,
                                                         **self._split()).float().cpu()
         return consensus_reward([self.extract(t) for t in ro.texts], ro.prompt_index, kind)
@@ -618,7 +606,8 @@ class Trainer:
         from powerflow_nb.rollout import response_logprobs
         c = self.cfg
         with self.autocast():
-            logp, lengths = response_logprobs(self.model, ro, self.tok.pad_token_id)
+            logp, lengths = response_logprobs(self.model, ro, self.tok.pad_token_id,   # chunked head, checkpointed
+                                              logit_chunk=self.cfg.logit_chunk or None)
         logp = logp.float()
         L = s['lengths'][sel].to(logp.device).float()
         w = importance_weight(logp.detach(), s['old_logp'][sel].to(logp.device), L, c.iw, c.clip_eps)

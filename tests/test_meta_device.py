@@ -109,8 +109,7 @@ def test_self_certainty_on_meta():
     "Intuitor's reward on a model that lives on the meta device."
     from transformers import LlamaConfig, LlamaForCausalLM
     from powerflow_nb.rollout import Rollout
-    try: from powerflow_nb.rollout import self_certainty
-    except ImportError: from powerflow_nb.trainer import self_certainty
+    from powerflow_nb.rollout import self_certainty
     cfg = LlamaConfig(vocab_size=50, hidden_size=32, intermediate_size=64, num_hidden_layers=2, num_attention_heads=2,
                       num_key_value_heads=2, max_position_embeddings=64,
                       attn_implementation='eager')   # sdpa's mask shortcut reads the mask's values: not on meta

@@ -151,3 +151,55 @@ def test_memory_fields_are_documented_and_checked():
     for name in ('score_batch', 'logit_chunk'):
         with pytest.raises(ValueError, match=f'{name} must be >= 0'):
             T.validate(TrainConfig(out_dir='/nonexistent/run', **{name: -1}))
+
+
+# ---- temperature != 1: the weight corrects towards the policy, and the clipped share is logged
+def test_temperature_is_corrected_by_the_importance_weight(tmp_path, monkeypatch):
+    "At T=2 the sampler is not the policy: w = clip(pi/pi_T) exactly, some weights clip, and the metric counts them."
+    from powerflow_nb.rollout import response_logprobs
+    from powerflow_nb.objectives import importance_weights
+    tr = Trainer(_cfg(tmp_path, temperature=2.0, logz='scalar'))
+    ro, idx = tr.make_rollout(0)
+    with torch.no_grad(): tf = response_logprobs(tr.policy, ro, tr.tok.pad_token_id)[0]
+    assert (tf - ro.sample_logp).abs().max() > 0.1                  # the tempered sampler's log-probs are not the policy's
+    seen = _spy_weights(monkeypatch)
+    tr.make_rollout = lambda step: (ro, idx)
+    m = tr.step(0)
+    w = seen[0]
+    torch.testing.assert_close(w, importance_weights(tf, ro.sample_logp, ro.lengths, eps=0.2), rtol=0, atol=1e-5)
+    clipped = ((w <= 0.8) | (w >= 1.2)).float().mean().item()
+    assert 0 < clipped and (w - 1).abs().max() > 0.01
+    assert m['iw_clipped_frac'] == pytest.approx(clipped)
+
+
+# ---- logit_chunk: the same loss and gradient, chunked
+def test_logit_chunk_same_loss_and_gradient(tmp_path):
+    out = []
+    for chunk in (0, 5):
+        tr = Trainer(_cfg(tmp_path/str(chunk), logz='mlp', logit_chunk=chunk, score_batch=3))
+        ro, idx = tr.make_rollout(0)
+        s = tr.score(ro, idx)
+        tr.model.train(); tr.opt.zero_grad(set_to_none=True)
+        loss = tr.loss(ro, s, _all(ro))[0]
+        loss.backward()
+        out.append((loss.detach(), s['base_logp'], s['hidden'], {n: p.grad.clone() for n, p in _policy_params(tr).items()}))
+    (la, ba, ha, ga), (lb, bb, hb, gb) = out
+    torch.testing.assert_close(la, lb, rtol=1e-5, atol=1e-7)
+    torch.testing.assert_close(ba, bb, rtol=0, atol=1e-4)
+    torch.testing.assert_close(ha, hb, rtol=1e-5, atol=1e-5)
+    for n in ga: torch.testing.assert_close(ga[n], gb[n], rtol=1e-4, atol=1e-7)
+
+
+# ---- chat templates that write their own BOS: the length check counts what the engines feed the model
+def test_prompt_lengths_count_one_bos():
+    from powerflow_nb.rollout import toy_tokenizer, encode_prompts
+    tok = toy_tokenizer()                                            # adds <bos> when tokenizing, like Llama 3
+    tok.chat_template = ("{{ bos_token }}{% for m in messages %}{{ m['content'] }}\n{% endfor %}"
+                         "{% if add_generation_prompt %}a:{% endif %}")   # ... whose template writes <bos> too
+    rows = T.apply_chat_template([{'prompt': '12+3=', 'answer': '15'}, {'prompt': '7+7=', 'answer': '14'}], tok)
+    bos = tok.bos_token_id
+    assert tok(rows[0]['prompt']).input_ids[:2] == [bos, bos]        # the naive count has two
+    lens = T.check_prompt_lengths(rows, tok, 100, 10, 1000)
+    ids = encode_prompts(tok, [r['prompt'] for r in rows])
+    assert lens == [len(x) for x in ids] == [len(tok(r['prompt']).input_ids) - 1 for r in rows]
+    assert all(x[0] == bos and x[1] != bos for x in ids)
