@@ -19,6 +19,9 @@ from powerflow_nb.rollout import (HFEngine, VLLMEngine, SamplingConfig, response
 TINY = Path(__file__).resolve().parents[2]/'data'/'tinylm'
 THREADS = torch.get_num_threads()
 
+import sys; sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from test_rollout_sampling import _nucleus, sampling_logp as _sampling_logp   # the HF teacher-forcing reference
+
 
 def _task():
     "(model, tokenizer, prompts, references or None, checker or None, max_new_tokens)"
@@ -50,25 +53,6 @@ def _per_token_err(model, ro):
 def test_engine_keeps_torch_threads(setup):
     "In-process vLLM would cut the trainer to 1 thread; the engine sets OMP_NUM_THREADS so it does not"
     assert torch.get_num_threads() == THREADS
-
-
-def _nucleus(logits, top_p):
-    "Hugging Face's top-p rule: drop the smallest tokens whose total mass is <= 1 - top_p (keep at least one)"
-    srt, idx = logits.sort(-1)
-    drop = srt.softmax(-1).cumsum(-1) <= 1 - top_p
-    drop[..., -1] = False
-    return logits.masked_fill(drop.scatter(-1, idx, drop), float('-inf'))
-
-
-@torch.no_grad()
-def _sampling_logp(model, ro, temperature, top_p=1.0):
-    "HF teacher forcing of log softmax(nucleus(logits / T)) per response, each sequence alone, fp32"
-    out = []
-    for p, r in zip(ro.prompt_ids, ro.response_ids):
-        lg = model(torch.tensor([p + r])).logits[0, len(p) - 1:-1].float() / temperature
-        if top_p < 1: lg = _nucleus(lg, top_p)
-        out.append(lg.log_softmax(-1).gather(-1, torch.tensor(r)[:, None]).sum())
-    return torch.stack(out)
 
 
 def test_sample_logp_is_the_sampled_distribution(setup):
