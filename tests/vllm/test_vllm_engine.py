@@ -20,7 +20,7 @@ TINY = Path(__file__).resolve().parents[2]/'data'/'tinylm'
 THREADS = torch.get_num_threads()
 
 import sys; sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from test_rollout_sampling import _nucleus, sampling_logp as _sampling_logp   # the HF teacher-forcing reference
+from test_rollout_sampling import sampling_logp as _sampling_logp   # the HF teacher-forcing reference
 
 
 def _task():
