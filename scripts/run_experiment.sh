@@ -10,6 +10,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export OMP_NUM_THREADS=1 MKL_NUM_THREADS=1
+# this checkout's library, also in a git worktree whose .venv is shared with another checkout (editable install)
+export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}"
 PF=${PF:-.venv/bin/powerflow}
 WORKERS=${WORKERS:-2}
 which=${1:-all}
