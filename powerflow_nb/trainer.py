@@ -73,6 +73,9 @@ class TrainConfig:
     clip_eps: float = _f(0.2, "importance weight clipped to [1-eps, 1+eps] (and detached)")
     # --- rollout
     engine: str = _f('hf', "rollout engine: 'hf' (transformers generate) or 'vllm'", choices=['hf', 'vllm'])
+    vllm_gpu_memory_utilization: float = _f(0.3, "engine=vllm on a GPU: the fraction of the GPU's memory that vLLM reserves "
+                                            "for its weights and KV cache (vLLM's own default, 0.9, leaves the trainer no room); "
+                                            "`powerflow plan` sizes it; ignored on CPU")
     k: int = _f(8, "responses sampled per prompt (the group size)")
     temperature: float = _f(1.0, "sampling temperature of the rollouts; != 1 samples off-policy and the importance weight "
                             "corrects it within the clip range (metric iw_clipped_frac: the share of weights clipped)")
@@ -117,7 +120,7 @@ class TrainConfig:
 
     # fields that do not change the numbers: a checkpoint may be resumed with different values
     # (the memory knobs only split the same computation differently: a run may resume with other values)
-    _NOT_HASHED = ('out_dir', 'save_every', 'keep_last', 'resume', 'progress', 'threads', 'check', 'score_batch',
+    _NOT_HASHED = ('vllm_gpu_memory_utilization', 'out_dir', 'save_every', 'keep_last', 'resume', 'progress', 'threads', 'check', 'score_batch',
                    'logit_chunk', 'gradient_checkpointing')
 
 # %% ../nbs/06_trainer.ipynb #56dcbd6a
@@ -207,6 +210,8 @@ def validate(cfg: TrainConfig, model_given=False):
                          f"!= 1 is corrected)")
     for name in ('score_batch', 'logit_chunk', 'grad_clip', 'logz_grad_clip'):
         if not getattr(cfg, name) >= 0: raise ValueError(f"{name} must be >= 0 (0: off), got {getattr(cfg, name)}")
+    if not 0 < cfg.vllm_gpu_memory_utilization <= 1:
+        raise ValueError(f"vllm_gpu_memory_utilization must be in (0, 1], got {cfg.vllm_gpu_memory_utilization}")
     if cfg.objective not in REWARD_OBJECTIVES:
         from powerflow_nb.objectives import get_objective
         try: get_objective(cfg.objective)
@@ -521,7 +526,9 @@ class Trainer:
         if self.base is not None: self.base.to(self.acc.device)
         self.policy = self.acc.unwrap_model(self.model)
         from powerflow_nb.rollout import make_engine
-        self.engine = make_engine(cfg.engine, self.policy, self.tok)
+        vkw = {'gpu_memory_utilization': cfg.vllm_gpu_memory_utilization} \
+               if cfg.engine == 'vllm' and self.acc.device.type == 'cuda' else {}
+        self.engine = make_engine(cfg.engine, self.policy, self.tok, **vkw)
         self.start_step, self._logz_warmed = 0, False
         self.autocast = (lambda: torch.autocast(self.acc.device.type, dtype=torch.bfloat16)) if cfg.bf16 \
                         else contextlib.nullcontext

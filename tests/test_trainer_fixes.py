@@ -6,6 +6,7 @@ import pytest
 import torch
 from powerflow_nb import trainer as T
 from powerflow_nb.trainer import Trainer, TrainConfig
+from conftest import ROOT
 
 SMALL = dict(model='tinylm', prompts='addition', n_prompts=16, max_digits=2, prompts_per_step=2, k=4,
              max_new_tokens=40, lr=1e-3, save_every=0, progress=False, seed=1)
@@ -203,3 +204,15 @@ def test_prompt_lengths_count_one_bos():
     ids = encode_prompts(tok, [r['prompt'] for r in rows])
     assert lens == [len(x) for x in ids] == [len(tok(r['prompt']).input_ids) - 1 for r in rows]
     assert all(x[0] == bos and x[1] != bos for x in ids)
+
+
+def test_vllm_memory_fraction_is_a_checked_config_field():
+    "engine=vllm on a GPU needs its memory share set (vLLM's default 0.9 leaves no room for training); the plan reads it"
+    from powerflow_nb.trainer import TrainConfig, validate
+    from powerflow_nb.plan import memory_plan
+    with pytest.raises(ValueError, match='vllm_gpu_memory_utilization'):
+        validate(TrainConfig.load(None, ['vllm_gpu_memory_utilization=1.5']))
+    cfg = TrainConfig.load(ROOT/'configs'/'qwen2.5-math-1.5b_powerflow.yaml', ['vllm_gpu_memory_utilization=0.25'])
+    assert cfg.engine == 'vllm'                                   # the paper's engine, in the shipped recipe
+    rows = [r for r in memory_plan(cfg, gpus=8)['rows'] if 'vLLM' in r['component']]
+    assert rows and 'vllm_gpu_memory_utilization' in rows[0]['note'] and rows[0]['gib'] == 0.25 * 80
