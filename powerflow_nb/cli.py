@@ -24,7 +24,7 @@ COMMANDS = {
     'toy-sweep': ('powerflow_nb.lab', 'sweep_main', 'train every objective over an alpha grid on an exact toy; JSONL results plus Vega-Lite/PNG/HTML chart'),
     'sample':    ('powerflow_nb.rollout', 'sample_main', 'k samples per prompt from a saved model: --model PATH --prompt TEXT --k 4 --engine hf|vllm'),
     'pretrain-tiny': ('powerflow_nb.tinylm', 'pretrain_main', 'pretrain the tiny addition model (data/tinylm) from scratch, evaluate it, write its model card'),
-    'compare':   ('powerflow_nb.compare', 'compare_main', 'the paper\'s comparison at small scale: every method x seed, same budget, held-out avg@k/pass@k/maj@k: --config FILE [--smoke]'),
+    'compare':   ('powerflow_nb.compare', 'compare_main', 'the paper\'s comparison at small scale: every method x seed, same budget, held-out avg@k/pass@k/maj@k, optional per-method lr grid: --config FILE [--workers N] [--shard I/N] [--plan] [--smoke]'),
     'references': ('powerflow_nb.references', 'references_main', 'training-free references for p^alpha on the tiny model (T=1/alpha, power sampling) and a policy\'s inversion rate: sample|inversion'),
     'plan':      ('powerflow_nb.plan', 'plan_main', 'per-GPU memory of a training config before any download, the largest micro-batch that fits: --config FILE [--gpus N] [--gpu-memory GiB] [--json]'),
 }
