@@ -25,7 +25,7 @@ def test_mixture_proportions(mix):
     assert [(r['prompt'], r['answer']) for r in rows] == [(r['prompt'], r['answer']) for r in plain]
     for r in rows:   # every style is graded by the same checker and recognised from its text
         assert check_answer(r['solution'], r['answer'])
-        assert response_style(r['solution'], r['prompt']) == r['style'].replace('_swap', '') or \
+        assert response_style(r['solution'], r['prompt']) == r['style'].split('_')[0] or \
             (r['style'] == 'partial' and response_style(r['solution'], r['prompt']) == 'direct')  # 1-column partial
 
 
@@ -71,3 +71,8 @@ def test_shipped_mixed_model_uses_both_styles(mixed):
     card = json.loads((TINYLM_MIXED_DIR/'train_stats.json').read_text())['styles']['t1']
     for s in ('worked', 'direct'):   # agrees with the model card (500 problems) within sampling error
         assert abs(st[s]['frequency'] - card[s]['frequency']) < 0.15, (s, st[s], card[s])
+
+
+def test_bad_steps_is_one_line_cli_error(capsys):
+    with pytest.raises(SystemExit) as e: pretrain_main(['--steps', '0', '--out', '/nonexistent'])
+    assert e.value.code == 2 and capsys.readouterr().err.strip().splitlines()[-1].endswith('--steps must be >= 1, got 0')
