@@ -14,9 +14,10 @@ __all__ = ['METHOD_KINDS', 'BUDGET_KEYS', 'CURVE_KEYS', 'GRID_FILE', 'RESULTS_FI
            'line_key', 'Unit', 'all_units', 'select_lrs', 'resolve', 'locked', 'append_line', 'drop_torn_lines',
            'claim', 'release', 'live_claims', 'cost_plan', 'cost_text', 'code_hash', 'git_commit', 'to_dict',
            'check_existing', 'read_all', 'run_unit', 'unit_message', 'work_loop', 'spawn_workers', 'write_outputs',
-           'run_compare', 'main_lines', 'summarize', 'summary_markdown', 'grid_markdown', 'paired_diff', 'pairs_of',
-           'paired_markdown', 'report_markdown', 'smoke_config', 'parse_shard', 'compare_main', 'curves_frame',
-           'curves_chart', 'pass_frame', 'pass_chart', 'quality_diversity_chart', 'grid_chart', 'paired_gap']
+           'run_compare', 'main_lines', 'summarize', 'summary_markdown', 'base_tuning_score', 'grid_markdown',
+           'paired_diff', 'pairs_of', 'paired_markdown', 'report_markdown', 'smoke_config', 'parse_shard',
+           'compare_main', 'curves_frame', 'curves_chart', 'pass_frame', 'pass_chart', 'quality_diversity_chart',
+           'grid_chart', 'paired_gap']
 
 # %% ../nbs/09_compare.ipynb #06977a8f
 import argparse, contextlib, copy, hashlib, importlib, json, math, os, re, shlex, signal, socket, subprocess, sys, time
@@ -471,8 +472,9 @@ def read_results(path) -> list[dict]:
     return out
 
 def unit_key(stage, method, seed, lr=None) -> tuple:
-    "What identifies a finished unit: main rows by (method, seed), grid rows also by their lr."
-    return ('main', method, int(seed)) if stage == 'main' else (stage, method, f'{float(lr):.6g}', int(seed))
+    "What identifies a finished unit: main rows by (method, seed), grid rows also by their lr (none for the untrained base)."
+    if stage == 'main': return ('main', method, int(seed))
+    return (stage, method, '' if lr is None else f'{float(lr):.6g}', int(seed))
 
 def line_key(l) -> tuple: return unit_key(l.get('stage', 'main'), l['method'], l['seed'], l.get('lr'))
 
@@ -488,10 +490,11 @@ class Unit:
     def __str__(self): return f"{self.stage} {self.method}" + (f" lr={self.lr:g}" if self.lr is not None else '') + f" seed {self.seed}"
 
 def all_units(cc, stage='all', shard=(0, 1)) -> list[Unit]:
-    """The experiment's units in run order: the grid method by method (so a method's main runs can start as soon as its
+    """The experiment's units in run order: the base model on the tuning set, the grid method by method (so a method's main runs can start as soon as its
     grid is done), then the main stage seed-major; `shard=(i, n)` keeps every n-th unit starting at i."""
     units = []
-    if cc.tune.lrs and stage in ('all', 'grid'):
+    if cc.tune.lrs and stage in ('all', 'grid'):             # the untrained base on the tuning set: the bar to clear
+        units += [Unit('grid', m.name, s) for m in cc.methods if m.kind == 'base' for s in cc.tune.seeds]
         units += [Unit('grid', m.name, s, lr) for m in cc.methods if m.kind == 'train' for lr in cc.tune.lrs for s in cc.tune.seeds]
     if stage in ('all', 'main'): units += [Unit('main', m.name, s) for s in cc.seeds for m in cc.methods]
     i, n = shard
@@ -886,6 +889,12 @@ def summary_markdown(rows, cc) -> str:
                    f"{f(r['s_per_step'], d=2)} | {r['seeds']} |")
     return '\n'.join(out)
 
+def base_tuning_score(cc, lines) -> float | None:
+    "The untrained base model's avg@k on the tuning problems (mean over tune.seeds; None until its grid rows are there)."
+    k, v = cc.tune.k, [l['metrics'].get(f'avg@{cc.tune.k}') for l in lines if l.get('stage') == 'grid' and l.get('kind') == 'base']
+    v = [x for x in v if x is not None]
+    return float(np.mean(v)) if v else None
+
 def grid_markdown(cc, lines) -> str:
     "The lr grid as markdown: tuning avg@k (%, mean over tune.seeds) of every trained method at every lr, the chosen one in bold."
     sel = select_lrs(cc, lines)
@@ -898,6 +907,8 @@ def grid_markdown(cc, lines) -> str:
             cells.append('…' if v is None else (f'**{100 * v:.1f}**' if lr == s['lr'] else f'{100 * v:.1f}'))
         chosen = _lr_str(s['lr']) if s['lr'] is not None else f"pending ({s['missing']} runs)"
         out.append(f"| {m} | " + ' | '.join(cells) + f" | {chosen} |")
+    b = base_tuning_score(cc, lines)
+    if b is not None: out.append(f"\nThe untrained base model scores {100 * b:.1f}% on the same tuning problems.")
     return '\n'.join(out)
 
 # %% ../nbs/09_compare.ipynb #af441adf
@@ -1136,7 +1147,14 @@ def grid_chart(cc, lines):
                color=alt.Color('method:N', sort=[m.name for m in cc.methods], legend=alt.Legend(title=None)))
     line = alt.Chart(df).mark_line(point=True).encode(**enc)
     ring = alt.Chart(df[df.chosen] if len(df) else df).mark_point(size=220, strokeWidth=2).encode(**enc)
-    return (line + ring).properties(width=340, height=220)
+    chart = line + ring
+    b = base_tuning_score(cc, lines)
+    if b is not None:                                # the untrained base: the level a useful lr must clear
+        base = pd.DataFrame([dict(score=100 * b, label='untrained base')])
+        chart += alt.Chart(base).mark_rule(strokeDash=[4, 3], color='gray').encode(y='score:Q') + \
+                 alt.Chart(base).mark_text(align='left', dx=4, dy=-6, color='gray', fontSize=11).encode(
+                     y='score:Q', x=alt.value(0), text='label:N')
+    return chart.properties(width=340, height=220)
 
 # %% ../nbs/09_compare.ipynb #e3957cad
 def paired_gap(lines, a, b, k) -> tuple[float, float, int]:

@@ -71,8 +71,8 @@ def test_tuned_pipeline_kill_resume_parallel(tmp_path):
 
     grid, main = read_results(out/'lr_grid.jsonl'), read_results(out/'results.jsonl')
     # every unit exactly once
-    assert sorted(line_key(l) for l in grid) == sorted(('grid', m, f'{lr:.6g}', 5) for m in ('PowerFlow', 'GRPO')
-                                                       for lr in (1e-4, 1e-3))
+    assert sorted(line_key(l) for l in grid) == sorted([('grid', m, f'{lr:.6g}', 5) for m in ('PowerFlow', 'GRPO')
+                                                        for lr in (1e-4, 1e-3)] + [('grid', 'base', '', 5)])
     assert sorted(line_key(l) for l in main) == sorted(('main', m, s) for m in ('base', 'PowerFlow', 'GRPO') for s in (0, 1))
     # rows finished before the kill are kept as they were (a torn last line, if any, is dropped)
     for f, txt in before.items():
@@ -118,7 +118,7 @@ def test_plan_only_and_bad_flags(tmp_path, capsys):
     cfg = tmp_path/'c.yaml'; cfg.write_text(yaml.safe_dump(CONFIG))
     assert compare_main(['--config', str(cfg), '--out', str(tmp_path/'o'), '--plan', '--workers', '2']) == 0
     out = capsys.readouterr().out
-    assert 'cost plan for tuned_test: 4 grid units, 6 main units left' in out and 'with 2 worker(s)' in out
+    assert 'cost plan for tuned_test: 5 grid units, 6 main units left' in out and 'with 2 worker(s)' in out
     assert not (tmp_path/'o').exists()               # a plan writes nothing
     for bad, msg in ((['--shard', '2/2'], '0 <= I < N'), (['--workers', '0'], '--workers must be >= 1'),
                      (['--stage', 'main'], 'lr grid is not complete')):
