@@ -4,7 +4,7 @@ teacher-forced scoring of the MH ratio), against plain T = 1/alpha sampling of t
     .venv/bin/python benchmarks/bench_references.py [--problems 16] [--k 8] [--steps 5] [--block-size 16] [--threads 1]
 
 Prints one table: wall seconds and tokens for T = 1/alpha sampling and for power sampling, split into proposal
-generation and scoring, plus the acceptance rate. Same held-out prompts as the measurement in nbs/09a_references.ipynb."""
+generation and scoring, plus the acceptance rate. Same held-out prompts as the measurement in nbs/12_references.ipynb."""
 import argparse, time
 import torch
 

@@ -1,6 +1,6 @@
 """The toy lab beyond its notebook: variants of training that must reach the same exact fixed points, the saved
 sweep chart working offline, and the `powerflow toy-sweep` command. (The Figure-3 claims are asserted inline in
-nbs/03_toy_lab.ipynb; the exact gradient identities in nbs/02_objectives.ipynb.)"""
+nbs/05_toy_lab.ipynb; the exact gradient identities in nbs/04_objectives.ipynb.)"""
 import json, math, re, subprocess, sys
 from pathlib import Path
 import pytest, torch
