@@ -8,8 +8,7 @@ Docs: https://powerflow-nb.github.io/powerflow_nb/docs.html.md"""
 __all__ = ['DIRECTIVE_TAGS', 'WIDGET_MIME', 'WIDGET_NOTE', 'MATHJAX_VERSION', 'MATHJAX_SHA256', 'MATHJAX_PARTS',
            'split_front_matter', 'title_cell', 'split_directives', 'directive_tags', 'strip_link_attrs',
            'quarto_divs_to_myst', 'relative_doc_links', 'notebook_links', 'vegalite_html', 'clean_output',
-           'clean_markdown', 'clean_output_markdown', 'clean_notebook', 'chart_bundle', 'VegaLite',
-           'register_altair_renderer', 'alpha_slider_chart', 'chart_bar_values', 'fetch_mathjax', 'install_mathjax',
+           'clean_markdown', 'clean_output_markdown', 'clean_notebook', 'fetch_mathjax', 'install_mathjax',
            'write_vega_bundle', 'page_name', 'toctree_cell', 'prepare_sources', 'process_notebooks', 'proc_errors',
            'project_root', 'doc_url', 'site_inputs', 'site_is_fresh', 'build_site', 'docs_main']
 
@@ -195,77 +194,6 @@ def clean_notebook(nb, doc_url=None, pages=None):
     meta.setdefault('language_info', {'name': 'python'})  # nbdev-clean strips it; myst-nb needs it for highlighting
     meta.setdefault('kernelspec', {'name': 'python3', 'display_name': 'Python 3', 'language': 'python'})
     return fm, {**nb, 'metadata': meta, 'cells': new}
-
-# %% ../nbs/98_docs.ipynb #5a2af831
-def _vl_mime(spec):
-    "The Vega-Lite mimetype matching the spec's `$schema` major version (v6 if unknown)"
-    m = re.search(r'/v(\d+)(?:\.[\d.]+)?\.json$', spec.get('$schema', ''))
-    return f'application/vnd.vegalite.v{m.group(1) if m else 6}+json'
-
-
-def chart_bundle(chart, scale=2):
-    "Mime bundle of an altair chart (or Vega-Lite dict): PNG (via vl-convert), the spec, and a text fallback"
-    import vl_convert
-    spec = chart.to_dict() if hasattr(chart, 'to_dict') else dict(chart)
-    png = vl_convert.vegalite_to_png(spec, scale=scale)
-    return {'image/png': base64.b64encode(png).decode(), _vl_mime(spec): spec,
-            'text/plain': f"<chart: {spec.get('description') or spec.get('title') or 'Vega-Lite'}>"}
-
-
-class VegaLite:
-    "Display `chart` as PNG in notebooks and as an interactive Vega-Lite chart on the docs site"
-    def __init__(self, chart, scale=2): self.chart, self.scale = chart, scale
-    def _repr_mimebundle_(self, include=None, exclude=None): return chart_bundle(self.chart, self.scale)
-
-
-def _powerflow_renderer(spec, **kwargs): return chart_bundle(spec)
-
-
-def register_altair_renderer():
-    "Register `chart_bundle` as altair's renderer `'powerflow'` (enable with `alt.renderers.enable('powerflow')`)"
-    import altair as alt
-    if 'powerflow' not in alt.renderers.names(): alt.renderers.register('powerflow', _powerflow_renderer)
-
-# %% ../nbs/98_docs.ipynb #fcb18ebf
-def alpha_slider_chart(df, x, y, alpha='alpha', color=None, mark='bar', init=1.0, title=None,
-                       width=360, height=220, tooltip=None, x_title=None, y_title=None):
-    "An altair chart of `y` against `x` over a precomputed α grid (`df[alpha]`), with a log-scale α slider"
-    import altair as alt, numpy as np
-    if any(c.split(':')[0] not in df for c in (alpha, x, y)):  # altair shorthand: 'name:Q'
-        raise ValueError(f'df needs the columns {alpha!r}, {x!r} and {y!r}; it has {list(df.columns)}')
-    alphas = np.unique(np.asarray(df[alpha], dtype=float))
-    if len(alphas) < 2 or not np.all(np.isfinite(alphas)) or alphas.min() <= 0:
-        raise ValueError(f'need at least two finite, positive α values in df[{alpha!r}], got {alphas[:5]}...')
-    lo, hi = float(np.log10(alphas.min())), float(np.log10(alphas.max()))
-    step = max(float(np.diff(np.log10(alphas)).min()), (hi - lo) / 1000)
-    slider = alt.param(name='log10_alpha', value=float(np.clip(np.log10(init), lo, hi)),
-                       bind=alt.binding_range(min=lo, max=hi, step=step, name='log₁₀ α '))
-    data = df.assign(_la=np.log10(np.asarray(df[alpha], dtype=float)))
-    base = (alt.Chart(data).add_params(slider)
-            .transform_calculate(_d=f'abs(datum._la - log10_alpha)')
-            .transform_joinaggregate(_dmin='min(_d)')
-            .transform_filter('datum._d == datum._dmin'))
-    enc = dict(x=alt.X(x, **({'title': x_title} if x_title else {})), y=alt.Y(y, **({'title': y_title} if y_title else {})),
-               tooltip=tooltip or [alt.Tooltip(alpha, format='.3g'), x, alt.Tooltip(y, format='.4g')])
-    if color: enc['color'] = color
-    plot = getattr(base, f'mark_{mark}')().encode(**enc).properties(width=width, height=height)
-    label = (base.transform_aggregate(a=f'mean({alpha})').transform_calculate(txt='"α = " + format(datum.a, ".3g")')
-             .mark_text(align='left', fontSize=14, fontWeight='bold').encode(text='txt:N')
-             .properties(width=width, height=18))
-    return alt.vconcat(label, plot, title=title or '').configure_view(stroke=None)
-
-# %% ../nbs/98_docs.ipynb #1d2cdbc9
-def chart_bar_values(spec, log10_alpha=None, x='sequence', y='p_alpha'):
-    "Render `spec` (optionally with the slider at `log10_alpha`) to SVG via vl-convert; `{x: y}` of its bars"
-    import vl_convert
-    spec = json.loads(json.dumps(spec))
-    if log10_alpha is not None:
-        for part in [spec] + spec.get('vconcat', []):
-            for p in part.get('params', []):
-                if p['name'] == 'log10_alpha': p['value'] = log10_alpha
-    svg = vl_convert.vegalite_to_svg(spec)
-    pat = re.compile(re.escape(x) + r': ([^;"]+); ' + re.escape(y) + r': ([-\d.e]+)')
-    return {m.group(1): float(m.group(2)) for m in pat.finditer(html.unescape(svg))}
 
 # %% ../nbs/98_docs.ipynb #37b70463
 MATHJAX_VERSION = '3.2.2'

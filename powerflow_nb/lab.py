@@ -20,6 +20,7 @@ from .target import check_alpha, power_logp, entropy
 from .toy import (ToyLM, Seqs, enumerate_sequences, seq_logp, sample, kl, expected_length,
                               pi_star, token_target_logp, forced_eos_log_probs, repetition_rate, inversion_rate)
 from .objectives import OBJECTIVES, get_objective, importance_weights, ScalarLogZ
+from .charts import chart_png, color_scale
 
 # %% ../nbs/05_toy_lab.ipynb #645664b9
 def tilted_log_probs(logp_table, alpha, lam=None):
@@ -178,10 +179,6 @@ def _ref_frame(ref):
                          if k in ('p_alpha', 'pi_star', 'token_target')])
 
 # %% ../nbs/05_toy_lab.ipynb #78642d6f
-def _png(chart):
-    import vl_convert
-    return vl_convert.vegalite_to_png(chart.to_dict(), scale=1.5)
-
 def live_chart(history, objective, refs=None, width=230, height=150):
     "Expected length, KL to the objective's own target and repetition of one run's history, side by side"
     import altair as alt, pandas as pd
@@ -216,7 +213,7 @@ def toy_lab_ui(base=None):
         def cb(m):                                     # redraw at most once a second (a PNG render costs ~0.3 s)
             hist.append(m)
             if time.perf_counter() - last[0] > 1. or m['step'] == steps.value:
-                img.value = _png(live_chart(hist, obj.value, refs)); last[0] = time.perf_counter()
+                img.value = chart_png(live_chart(hist, obj.value, refs), scale=1.5); last[0] = time.perf_counter()
         r = train_toy(w, obj.value, steps=steps.value, lr=lr.value, eval_every=max(steps.value//25, 1), callback=cb)
         f = r.final
         status.value = (f'done in {r.seconds:.1f}s: E|y| {f["length"]:.3f} (p_α {refs["p_alpha"]["length"]:.3f}, '
@@ -225,7 +222,7 @@ def toy_lab_ui(base=None):
     def compare(_):
         w = world(); status.value = f'training all objectives at α = {alpha.value:g} ...'
         rs = compare_objectives(w, steps=steps.value, lr=lr.value, eval_every=max(steps.value//20, 1))
-        img.value = _png(curves_chart(runs_frame(rs), {w.alpha: w.reference()}))
+        img.value = chart_png(curves_chart(runs_frame(rs), {w.alpha: w.reference()}), scale=1.5)
         status.value = 'done: ' + ', '.join(f'{o} E|y| {r.final["length"]:.2f}' for o, r in rs.items())
     run_b.on_click(run); all_b.on_click(compare)
     return W.VBox([W.HBox([alpha, obj]), W.HBox([lr, steps]), W.HBox([run_b, all_b]), status, img])
@@ -321,7 +318,7 @@ def save_sweep_chart(rows, out_dir, html=True, png=True):
     spec = sweep_chart(rows).to_dict()
     paths = {'vl_json': out_dir/'sweep_chart.vl.json'}
     paths['vl_json'].write_text(json.dumps(spec))
-    if png: paths['png'] = out_dir/'sweep_chart.png'; paths['png'].write_bytes(vl_convert.vegalite_to_png(spec, scale=1.5))
+    if png: paths['png'] = out_dir/'sweep_chart.png'; chart_png(spec, paths['png'], scale=1.5)
     if html:
         paths['html'] = out_dir/'sweep_chart.html'
         paths['html'].write_text(vl_convert.vegalite_to_html(spec, bundle=True))
