@@ -163,4 +163,6 @@ def chart_bar_values(spec, log_alpha=None, x='sequence', y='p_alpha'):
             for p in part.get('params', []):
                 if p['name'] == SLIDER: p['value'] = log_alpha
     pat = re.compile(re.escape(x) + r': ([^;"]+); ' + re.escape(y) + r': ([-\d.e]+)')
-    return {m.group(1): float(m.group(2)) for m in pat.finditer(html.unescape(chart_svg(spec)))}
+    bars = {m.group(1): float(m.group(2)) for m in pat.finditer(html.unescape(chart_svg(spec)))}
+    if not bars: raise ValueError(f'no bars labelled "{x}: ...; {y}: ..." in the chart: pass the axis titles as x and y')
+    return bars
