@@ -377,15 +377,15 @@ class ToyWorld:
 
     @functools.lru_cache(maxsize=256)
     def at(self, alpha: float) -> dict:
-        "Exact p_α and π* at `alpha` (cached): {'alpha', 'lam', 'base', 'power', 'star'}, each with logp, entropy, mean_len, length_dist."
+        "Exact p_α and π* at `alpha` (cached): {'alpha', 'lam', 'base', 'p_alpha', 'pi_star'}, each with logp, entropy, mean_len, length_dist."
         alpha = check_alpha(alpha)
         logp_star, lam = pi_star(self.logp_base, self.lengths, alpha)
-        return dict(alpha=alpha, lam=lam, base=self.base, power=self._stats('p_α', power_logp(self.logp_base, alpha)),
-                    star=self._stats('π*', logp_star))
+        return dict(alpha=alpha, lam=lam, base=self.base, p_alpha=self._stats('p_α', power_logp(self.logp_base, alpha)),
+                    pi_star=self._stats('π*', logp_star))
 
     def star_inversion_rate(self, alpha, weighted=False) -> float:
         "IR of π* against p_α at `alpha` over every sequence: each pair once, or (`weighted`) pairs weighted by π*(y)π*(y')."
-        star = self.at(float(alpha))['star']['logp']
+        star = self.at(float(alpha))['pi_star']['logp']
         return inversion_rate(alpha * self.logp_base, star, weights=star.exp() if weighted else None)
 
     def top(self, logp, k=10):
@@ -408,10 +408,10 @@ def alpha_chart_data(world: ToyWorld, alpha, top=10):
     r = world.at(float(alpha))
     idx = torch.topk(world.logp_base, min(top, len(world.seqs))).indices
     bars = pd.DataFrame([dict(seq=world.seqs.to_str(int(i)), rank=k, dist=name, prob=float(lp[i].exp()))
-                         for name, lp in [('p_base', world.logp_base), ('p_α', r['power']['logp'])]
+                         for name, lp in [('p_base', world.logp_base), ('p_α', r['p_alpha']['logp'])]
                          for k, i in enumerate(idx)])
     lens = pd.DataFrame([dict(length=n + 1, dist=d['name'], prob=float(d['length_dist'][n]))
-                         for d in (r['base'], r['power'], r['star']) for n in range(world.model.L)])
+                         for d in (r['base'], r['p_alpha'], r['pi_star']) for n in range(world.model.L)])
     return bars, lens
 
 def alpha_chart(world: ToyWorld, alpha, top=10, width=300, height=200, titles=True) -> alt.Chart:
@@ -455,7 +455,7 @@ def alpha_readout(world: ToyWorld, alpha) -> str:
     "One line of HTML: α, λ, and the entropy and expected length of p_base, p_α and π*."
     r = world.at(float(alpha))
     cells = ' &nbsp;|&nbsp; '.join(f"<b>{d['name']}</b>: H = {d['entropy']:.3f} nats, E|y| = {d['mean_len']:.3f}"
-                                   for d in (r['base'], r['power'], r['star']))
+                                   for d in (r['base'], r['p_alpha'], r['pi_star']))
     return f"<span>α = {r['alpha']:.3f} &nbsp;|&nbsp; λ = {round(r['lam'], 6) + 0.0:.3f} &nbsp;|&nbsp; {cells}</span>"
 
 # %% ../nbs/03_toy.ipynb #cc6b69af
@@ -495,7 +495,7 @@ from pathlib import Path
 
 def _length_overview(world, alphas):
     rows = [dict(alpha=f'α = {a:g}', length=n + 1, dist=d['name'], prob=float(d['length_dist'][n]))
-            for a in alphas for d in (world.at(a)['base'], world.at(a)['power'], world.at(a)['star']) for n in range(world.model.L)]
+            for a in alphas for d in (world.at(a)['base'], world.at(a)['p_alpha'], world.at(a)['pi_star']) for n in range(world.model.L)]
     return alt.Chart(pd.DataFrame(rows)).mark_line(point=True).encode(
         alt.X('length:O', title='|y|'), alt.Y('prob:Q', title='P(|y|)'), alt.Color('dist:N', scale=color_scale(['p_base', 'p_α', 'π*']), title=None),
         alt.Facet('alpha:N', columns=len(alphas), title=None, sort=[f'α = {a:g}' for a in alphas])
@@ -530,10 +530,10 @@ def demo_main(argv=None):
     out.mkdir(parents=True, exist_ok=True)
     for a in alphas:
         r = world.at(a)
-        table.add_row(f'{a:g}', f"{r['power']['entropy']:.3f}", f"{r['base']['mean_len']:.2f}", f"{r['power']['mean_len']:.2f}",
-                      f"{r['star']['mean_len']:.2f}", f"{round(r['lam'], 6) + 0.0:.3f}", f"{kl(r['star']['logp'], r['power']['logp']).item():.3f}",
+        table.add_row(f'{a:g}', f"{r['p_alpha']['entropy']:.3f}", f"{r['base']['mean_len']:.2f}", f"{r['p_alpha']['mean_len']:.2f}",
+                      f"{r['pi_star']['mean_len']:.2f}", f"{round(r['lam'], 6) + 0.0:.3f}", f"{kl(r['pi_star']['logp'], r['p_alpha']['logp']).item():.3f}",
                       f"{world.star_inversion_rate(a):.3f}", f"{world.star_inversion_rate(a, weighted=True):.3f}")
-        tops.add_row(f'{a:g}', *[f'{s} {q:.3f}' for s, q in world.top(r['power']['logp'], args.top)])
+        tops.add_row(f'{a:g}', *[f'{s} {q:.3f}' for s, q in world.top(r['p_alpha']['logp'], args.top)])
         chart = alpha_chart(world, a)
         (out / f'alpha_{a:g}.vl.json').write_text(chart.to_json())
         (out / f'alpha_{a:g}.png').write_bytes(chart_png(chart))

@@ -6,30 +6,30 @@ from pathlib import Path
 import pytest, torch
 from conftest import ROOT
 from powerflow_nb.toy import ToyLM
-from powerflow_nb.lab import ToyWorld, train_toy, sweep_chart, load_sweep, SWEEP_DIR
+from powerflow_nb.lab import ToyTask, train_toy, sweep_chart, load_sweep, SWEEP_DIR
 
 torch.set_num_threads(1)
 
 
 @pytest.fixture(scope='module')
-def small_world(): return ToyWorld(ToyLM.random(2, 6, seed=3), 4.)
+def small_task(): return ToyTask(ToyLM.random(2, 6, seed=3), 4.)
 
 
 @pytest.mark.parametrize('kw', [dict(log_z='group'), dict(updates_per_batch=2), dict(log_z='scalar', logz_lr_mult=30.)])
-def test_powerflow_variants_reach_pi_star(small_world, kw):
+def test_powerflow_variants_reach_pi_star(small_task, kw):
     "π* is the fixed point whether log Z' is learned or the group estimate, and with importance-weighted reuse"
-    r = train_toy(small_world, 'powerflow', steps=250, eval_every=250, seed=1, **kw)
+    r = train_toy(small_task, 'powerflow', steps=250, eval_every=250, seed=1, **kw)
     assert r.final['kl_star'] < 0.05, (kw, r.final)
-    assert abs(r.final['length']/small_world.reference()['pi_star']['length'] - 1) < 0.05
+    assert abs(r.final['length']/small_task.reference()['pi_star']['length'] - 1) < 0.05
 
 
-def test_tb_traj_with_group_log_z_reaches_p_alpha(small_world):
-    r = train_toy(small_world, 'tb_traj', log_z='group', steps=250, eval_every=250, seed=2)
+def test_tb_traj_with_group_log_z_reaches_p_alpha(small_task):
+    r = train_toy(small_task, 'tb_traj', log_z='group', steps=250, eval_every=250, seed=2)
     assert r.final['kl_alpha'] < 0.05, r.final
 
 
-def test_train_toy_is_reproducible(small_world):
-    a, b = (train_toy(small_world, 'tb_token', steps=20, eval_every=20, seed=5).final for _ in range(2))
+def test_train_toy_is_reproducible(small_task):
+    a, b = (train_toy(small_task, 'tb_token', steps=20, eval_every=20, seed=5).final for _ in range(2))
     assert a == pytest.approx(b, nan_ok=True)
 
 
