@@ -126,7 +126,7 @@ def alpha_param(alphas, init=1.0, base=10):
     la = _log_grid(alphas, base)
     step = max(float(np.diff(la).min()), (la[-1] - la[0]) / 1000)
     start = la[np.abs(la - math.log(init, base)).argmin()]
-    r = lambda v: round(float(v), 6) + 0.0                          # short readouts; + 0.0 turns -0.0 into 0.0
+    r = lambda v: round(float(v), 3) + 0.0                          # short readouts; + 0.0 turns -0.0 into 0.0
     return alt.param(name=SLIDER, value=r(start), bind=alt.binding_range(
         min=r(la[0]), max=r(la[-1]), step=r(step), name='log₁₀ α ' if base == 10 else 'log₂ α '))
 

@@ -20,7 +20,7 @@ from .target import check_alpha, power_logp, entropy
 from .toy import (ToyLM, ToyWorld, Seqs, enumerate_sequences, seq_logp, sample, kl, expected_length,
                               pi_star, token_target_logp, forced_eos_log_probs, repetition_rate, inversion_rate)
 from .objectives import OBJECTIVES, get_objective, importance_weights, ScalarLogZ
-from .charts import chart_png, color_scale
+from .charts import chart_png, color_scale, color_of, alpha_param, nearest_alpha
 
 # %% ../nbs/05_toy_lab.ipynb #645664b9
 def tilted_log_probs(logp_table, alpha, lam=None):
@@ -153,18 +153,19 @@ def runs_frame(runs, alpha=None):
     return pd.DataFrame(rows)
 
 # %% ../nbs/05_toy_lab.ipynb #b0d383c5
-def curves_chart(df, refs=None, metrics=('length', 'kl_own', 'repetition'), width=220, height=150):
+def curves_chart(df, refs=None, metrics=('length', 'kl_own', 'repetition'), width=150, height=130):
     "Altair small multiples of training curves (`runs_frame` output): one row per α, one column per metric"
     import altair as alt
     titles = {'length': 'E|y|', 'kl_own': 'KL(π ‖ own target)', 'repetition': 'repetition', 'kl_alpha': 'KL(π ‖ p_α)',
               'kl_star': 'KL(π ‖ π*)', 'entropy': 'entropy (nats)'}
+    color = alt.Color('objective:N', scale=color_scale(dict.fromkeys(df.objective)), legend=alt.Legend(orient='bottom', title=None))
     rows = []
     for a in sorted(df.alpha.unique()):
         d = df[df.alpha == a][['step', 'objective', *metrics]]           # only what is drawn: a small spec
         cols = []
         for m in metrics:
             y = alt.Y(f'{m}:Q', title=titles.get(m, m), scale=alt.Scale(type='symlog') if m.startswith('kl') else alt.Scale())
-            ch = alt.Chart(d).mark_line().encode(x=alt.X('step:Q'), y=y, color=alt.Color('objective:N'),
+            ch = alt.Chart(d).mark_line().encode(x=alt.X('step:Q'), y=y, color=color,
                                                  tooltip=['objective', 'step', alt.Tooltip(m, format='.4g')])
             if m == 'length' and refs is not None:
                 ch = ch + alt.Chart(_ref_frame(refs[a])).mark_rule(strokeDash=[4, 3], color='gray').encode(y='length:Q', tooltip=['target', 'length'])
@@ -178,15 +179,15 @@ def _ref_frame(ref):
                          if k in ('p_alpha', 'pi_star', 'token_target')])
 
 # %% ../nbs/05_toy_lab.ipynb #78642d6f
-def live_chart(history, objective, refs=None, width=230, height=150):
+def live_chart(history, objective, refs=None, width=160, height=130):
     "Expected length, KL to the objective's own target and repetition of one run's history, side by side"
     import altair as alt, pandas as pd
     df = pd.DataFrame(history).assign(kl_own=lambda d: d[OWN_TARGET[objective]])
     charts = []
     for m, t in (('length', 'E|y|'), ('kl_own', f'KL(π ‖ {OWN_TARGET[objective][3:]})'), ('repetition', 'repetition')):
-        ch = alt.Chart(df).mark_line(point=True).encode(x='step:Q', y=alt.Y(f'{m}:Q', title=t))
+        ch = alt.Chart(df).mark_line(point=True, color=color_of(objective)).encode(x='step:Q', y=alt.Y(f'{m}:Q', title=t))
         if m == 'length' and refs is not None: ch = ch + alt.Chart(_ref_frame(refs)).mark_rule(strokeDash=[4, 3]).encode(
-            y='length:Q', color=alt.Color('target:N', legend=alt.Legend(orient='bottom')))
+            y='length:Q', color=alt.Color('target:N', scale=color_scale(['p_alpha', 'pi_star', 'token_target']), legend=alt.Legend(orient='bottom')))
         charts.append(ch.properties(width=width, height=height, title=t))
     return alt.hconcat(*charts, title=f'{objective}')
 
@@ -271,16 +272,14 @@ def sweep_chart(rows=None, init_alpha=4.0):
     import altair as alt, pandas as pd
     df = pd.DataFrame(load_sweep() if rows is None else rows)
     df['label'] = df.objective.map(lambda o: _NICE.get(o, o))
-    df['log10_alpha'] = np.log10(df.alpha.astype(float))
-    la = np.unique(df.log10_alpha.round(6))
-    if len(la) < 2: raise ValueError('a sweep chart needs at least two α values')
-    slider = alt.param(name='log10_alpha', value=float(la[np.abs(la - math.log10(init_alpha)).argmin()]),
-                       bind=alt.binding_range(min=float(la.min()), max=float(la.max()), step=float(np.diff(la).min()), name='log₁₀ α '))
-    keep = ['kind', 'alpha', 'log10_alpha', 'objective', 'label', 'step', 'length', 'repetition', 'kl_own', 'entropy']
+    df['la'] = np.log2(df.alpha.astype(float))
+    if df.alpha.nunique() < 2: raise ValueError('a sweep chart needs at least two α values')
+    slider = alpha_param(df.alpha, init_alpha, base=2)                  # log₂ α in steps of 0.5: readouts -1, -0.5, ..., 3
+    keep = ['kind', 'alpha', 'la', 'objective', 'label', 'step', 'length', 'repetition', 'kl_own', 'entropy']
     src = alt.Chart(df[[c for c in keep if c in df]].round(5)).add_params(slider)     # 5 decimals: a smaller spec
-    at_alpha = lambda ch: (ch.transform_calculate(_d='abs(datum.log10_alpha - log10_alpha)')
-                             .transform_joinaggregate(_dmin='min(_d)').transform_filter('datum._d == datum._dmin'))
-    color = alt.Color('label:N', title=None, legend=alt.Legend(orient='bottom', columns=3))
+    at_alpha = lambda ch: nearest_alpha(ch, 'la')
+    scale = color_scale(list(dict.fromkeys(df.label[df.kind != 'reference'])) + list(dict.fromkeys(df.label[df.kind == 'reference'])))
+    color = alt.Color('label:N', title=None, scale=scale, legend=alt.Legend(orient='bottom', columns=3))
     curves = at_alpha(src.transform_filter("datum.kind != 'final'")).mark_line().encode(
         x=alt.X('step:Q', title='training step'), y=alt.Y('length:Q', title='E|y|'), color=color,
         strokeDash=alt.condition("datum.kind == 'reference'", alt.value([4, 3]), alt.value([1, 0])),
@@ -289,7 +288,7 @@ def sweep_chart(rows=None, init_alpha=4.0):
     ref_rules = at_alpha(src.transform_filter("datum.kind == 'reference' && datum.objective != 'temperature'")).mark_rule(
         strokeDash=[4, 3]).encode(y='length:Q', color=color, tooltip=['label', alt.Tooltip('length', format='.3f')])
     curves = alt.layer(curves.transform_filter("datum.kind == 'curve'"), ref_rules).properties(
-        width=300, height=220, title='E|y| during training at the chosen α')
+        width=250, height=200, title='E|y| during training at the chosen α')
     finals = src.transform_filter("datum.kind != 'curve' && datum.objective != 'temperature'")
     vs_alpha = alt.layer(
         finals.mark_line(point=True).encode(x=alt.X('alpha:Q', scale=alt.Scale(type='log', base=2), title='α'),
@@ -297,16 +296,16 @@ def sweep_chart(rows=None, init_alpha=4.0):
                                             strokeDash=alt.condition("datum.kind == 'reference'", alt.value([4, 3]), alt.value([1, 0])),
                                             tooltip=['label', alt.Tooltip('alpha', format='.3g'), alt.Tooltip('length', format='.3f')]),
         at_alpha(src.transform_filter("datum.kind == 'reference' && datum.objective == 'base'")).mark_rule(color='black')
-        .encode(x='alpha:Q')).properties(width=300, height=220, title='final E|y| against α (black: the chosen α)')
+        .encode(x='alpha:Q')).properties(width=250, height=200, title='final E|y| against α (black: the chosen α)')
     bars = lambda m, t: at_alpha(src.transform_filter("datum.kind == 'final' || (datum.kind == 'reference')")).mark_bar().encode(
-        y=alt.Y('label:N', title=None), x=alt.X(f'{m}:Q', title=t), color=alt.Color('label:N', legend=None),
-        tooltip=['label', alt.Tooltip(m, format='.4f')]).properties(width=230, height=170, title=t + ' at the chosen α')
+        y=alt.Y('label:N', title=None), x=alt.X(f'{m}:Q', title=t), color=alt.Color('label:N', scale=scale, legend=None),
+        tooltip=['label', alt.Tooltip(m, format='.4f')]).properties(width=200, height=170, title=t + ' at the chosen α')
     label = (at_alpha(src).transform_aggregate(a='mean(alpha)').transform_calculate(txt='"α = " + format(datum.a, ".3g")')
-             .mark_text(align='left', fontSize=15, fontWeight='bold').encode(text='txt:N').properties(width=300, height=18))
+             .mark_text(align='left', fontSize=15, fontWeight='bold').encode(text='txt:N').properties(width=250, height=18))
     kl_bars = at_alpha(src.transform_filter("datum.kind == 'final'")).mark_bar().encode(
         y=alt.Y('label:N', title=None), x=alt.X('kl_own:Q', title='KL(π ‖ own target), nats', scale=alt.Scale(type='symlog')),
-        color=alt.Color('label:N', legend=None), tooltip=['label', alt.Tooltip('kl_own', format='.4f')]).properties(
-        width=230, height=120, title='KL to its own target at the chosen α')
+        color=alt.Color('label:N', scale=scale, legend=None), tooltip=['label', alt.Tooltip('kl_own', format='.4f')]).properties(
+        width=200, height=120, title='KL to its own target at the chosen α')
     return alt.vconcat(label, alt.hconcat(curves, vs_alpha), alt.hconcat(bars('repetition', 'repetition'), kl_bars),
                        title='Toy sweep: every objective, exact metrics').configure_view(stroke=None)
 

@@ -7,6 +7,7 @@ import pytest, torch
 from conftest import ROOT
 from powerflow_nb.toy import ToyLM
 from powerflow_nb.lab import ToyTask, train_toy, sweep_chart, load_sweep, SWEEP_DIR
+from powerflow_nb.charts import SLIDER, COLUMN_PX, chart_width
 
 torch.set_num_threads(1)
 
@@ -40,15 +41,21 @@ def test_saved_sweep_spec_is_offline_and_has_an_alpha_slider():
     urls = set(re.findall(r'https?://[^"\s]+', text))
     assert urls <= {spec['$schema']}, f'the chart must not load anything from the network: {urls}'
     assert spec.get('datasets'), 'data must be inlined'
-    params = [p for p in spec.get('params', []) if p.get('name') == 'log10_alpha']
+    params = [p for p in spec.get('params', []) if p.get('name') == SLIDER]
     assert params and params[0]['bind']['input'] == 'range'
+    # the browser prints the slider's value next to it: grid points of log2 α, not 0.3010299956639812
+    assert all(float(v) * 2 == int(float(v) * 2) for v in (params[0]['value'], *[params[0]['bind'][k] for k in ('min', 'max', 'step')]))
 
 
-def _label_at(spec, log10_alpha):
+def test_sweep_chart_fits_the_text_column():
+    assert chart_width(json.loads((SWEEP_DIR/'sweep_chart.vl.json').read_text())) <= COLUMN_PX
+
+
+def _label_at(spec, log2_alpha):
     import vl_convert
     spec = json.loads(json.dumps(spec))
     for p in spec['params']:
-        if p['name'] == 'log10_alpha': p['value'] = log10_alpha
+        if p['name'] == SLIDER: p['value'] = log2_alpha
     svg = vl_convert.vegalite_to_svg(spec)
     return re.search(r'α = ([0-9.]+)', svg).group(1)
 
@@ -56,8 +63,8 @@ def _label_at(spec, log10_alpha):
 def test_slider_moves_the_chart():
     "Setting the Vega-Lite parameter (what the slider does in a browser) changes what is drawn"
     spec = json.loads((SWEEP_DIR/'sweep_chart.vl.json').read_text())
-    assert float(_label_at(spec, math.log10(0.5))) == pytest.approx(0.5)
-    assert float(_label_at(spec, math.log10(4.))) == pytest.approx(4.)
+    assert float(_label_at(spec, math.log2(0.5))) == pytest.approx(0.5)
+    assert float(_label_at(spec, math.log2(4.))) == pytest.approx(4.)
 
 
 def test_sweep_chart_matches_saved_rows():
