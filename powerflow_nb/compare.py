@@ -25,6 +25,7 @@ from dataclasses import dataclass, field, fields, asdict, replace, MISSING as da
 from pathlib import Path
 import numpy as np
 import yaml
+from .charts import color_scale   # one colour per method, project-wide
 
 # %% ../nbs/13_compare.ipynb #9366c71f
 def _f(default, help, choices=None):
@@ -1094,7 +1095,7 @@ def curves_chart(lines, keys=('accuracy', 'length_mean'), window=5, order=None):
     "Training accuracy and length per method over steps (the paper's Figure-3 analogue)."
     import altair as alt
     df = curves_frame(lines, keys, window)
-    color = alt.Color('method:N', sort=order, legend=alt.Legend(title=None))
+    color = alt.Color('method:N', sort=order, scale=color_scale(order or sorted(df.method.unique())), legend=alt.Legend(title=None))
     return alt.Chart(df).mark_line().encode(x=alt.X('step:Q'), y=alt.Y('value:Q', scale=alt.Scale(zero=False), title=None),
         color=color).properties(width=260, height=180).facet(
         column=alt.Column('metric:N', title=None, header=alt.Header(labelFontSize=12))).resolve_scale(y='independent')
@@ -1119,7 +1120,7 @@ def pass_chart(lines, order=None):
     df = pass_frame(lines)
     return alt.Chart(df).mark_line(point=True).encode(x=alt.X('n:Q', title='n (samples)'),
         y=alt.Y('pass:Q', title='pass@n', scale=alt.Scale(zero=False)),
-        color=alt.Color('method:N', sort=order, legend=alt.Legend(title=None))).properties(width=320, height=220)
+        color=alt.Color('method:N', sort=order, scale=color_scale(order or sorted(df.method.unique())), legend=alt.Legend(title=None))).properties(width=320, height=220)
 
 def quality_diversity_chart(rows, k, x='distinct_answers', x_title=None):
     "avg@k (± SE across seeds) against a diversity column of `summarize` (default: distinct final answers per problem)."
@@ -1131,8 +1132,8 @@ def quality_diversity_chart(rows, k, x='distinct_answers', x_title=None):
                         'distinct_correct': 'distinct correct samples per problem'}.get(x, x)
     base = alt.Chart(df).encode(x=alt.X('div:Q', title=title, scale=alt.Scale(zero=False)))
     pts = base.mark_point(filled=True, size=70).encode(y=alt.Y('avg:Q', title=f'avg@{k} (%)', scale=alt.Scale(zero=False)),
-                                                       color=alt.Color('method:N', legend=None))
-    bars = base.mark_rule().encode(y='lo:Q', y2='hi:Q', color=alt.Color('method:N', legend=None))
+                                                       color=alt.Color('method:N', scale=color_scale(df.method), legend=None))
+    bars = base.mark_rule().encode(y='lo:Q', y2='hi:Q', color=alt.Color('method:N', scale=color_scale(df.method), legend=None))
     text = base.mark_text(align='left', dx=6, fontSize=11).encode(y='avg:Q', text='method:N')
     return (bars + pts + text).properties(width=360, height=240)
 
@@ -1144,7 +1145,7 @@ def grid_chart(cc, lines):
     if df.empty: df = pd.DataFrame(columns=['method', 'lr', 'score', 'chosen'])
     enc = dict(x=alt.X('lr:Q', scale=alt.Scale(type='log', nice=False), axis=alt.Axis(format='.0e'), title='learning rate'),
                y=alt.Y('score:Q', title=f'tuning avg@{cc.tune.k} (%)', scale=alt.Scale(zero=False)),
-               color=alt.Color('method:N', sort=[m.name for m in cc.methods], legend=alt.Legend(title=None)))
+               color=alt.Color('method:N', sort=[m.name for m in cc.methods], scale=color_scale([m.name for m in cc.methods]), legend=alt.Legend(title=None)))
     line = alt.Chart(df).mark_line(point=True).encode(**enc)
     ring = alt.Chart(df[df.chosen] if len(df) else df).mark_point(size=220, strokeWidth=2).encode(**enc)
     chart = line + ring

@@ -241,11 +241,11 @@ def quality_diversity_chart(points, x: str = 'diversity', y: str = 'quality', ti
               base.mark_text(dx=8, dy=-8, align='left', fontSize=11).encode(text='label:N')]
     if len(meths):
         mb = alt.Chart(meths).encode(X, Y)
-        layers += [mb.mark_point(shape='diamond', filled=True, size=160).encode(color=alt.Color('label:N', title='method')),
+        layers += [mb.mark_point(shape='diamond', filled=True, size=160).encode(color=alt.Color('label:N', title='method', scale=color_scale(meths.label))),
                    mb.mark_text(dx=10, dy=10, align='left', fontSize=11, fontWeight='bold').encode(text='label:N')]
     return alt.layer(*layers).properties(title=title, width=420, height=300)
 
-from .charts import chart_png   # the project's one PNG helper (also writes `path` when given)
+from .charts import chart_png, color_scale   # the project's one PNG helper (also writes `path` when given)
 
 # %% ../nbs/14_creativity.ipynb #86f87592
 @torch.no_grad()

@@ -84,9 +84,10 @@ def metrics_chart(rows, cols=('accuracy', 'length_mean', 'logz_mean', 'loss', 'e
 
 def before_after_chart(before, after, keys):
     import altair as alt, pandas as pd
+    from powerflow_nb.charts import color_scale
     df = pd.DataFrame([{'metric': k, 'when': w, 'value': m[k]} for k in keys for w, m in (('before', before), ('after', after))])
     return alt.Chart(df).mark_bar().encode(x=alt.X('when:N', sort=['before', 'after'], title=None), y='value:Q',
-                                           color=alt.Color('when:N', sort=['before', 'after'])
+                                           color=alt.Color('when:N', sort=['before', 'after'], scale=color_scale(['before', 'after']))
                                            ).properties(width=90, height=140).facet(column=alt.Facet('metric:N', title=None))
 
 # %% ../nbs/11a_demo.ipynb #f16b96c6
