@@ -17,7 +17,7 @@ __all__ = ['METHOD_KINDS', 'BUDGET_KEYS', 'CURVE_KEYS', 'GRID_FILE', 'RESULTS_FI
            'run_compare', 'main_lines', 'summarize', 'summary_markdown', 'base_tuning_score', 'grid_markdown',
            'paired_diff', 'pairs_of', 'paired_markdown', 'report_markdown', 'smoke_config', 'parse_shard',
            'compare_main', 'curves_frame', 'curves_chart', 'pass_frame', 'pass_chart', 'quality_diversity_chart',
-           'grid_chart', 'paired_gap']
+           'grid_chart', 'reward_accuracy_frame', 'reward_accuracy_chart', 'response_records', 'paired_gap']
 
 # %% ../nbs/13_compare.ipynb #06977a8f
 import argparse, contextlib, copy, hashlib, importlib, json, math, os, re, shlex, signal, socket, subprocess, sys, time
@@ -1155,6 +1155,41 @@ def grid_chart(cc, lines):
                  alt.Chart(base).mark_text(align='left', dx=4, dy=-6, color='gray', fontSize=11).encode(
                      y='score:Q', x=alt.value(0), text='label:N')
     return chart.properties(width=340, height=220)
+
+# %% ../nbs/13_compare.ipynb #4f083251
+def reward_accuracy_frame(lines, method, window=5):
+    "Long DataFrame (run, step, metric, value) of `method`'s training reward and accuracy per step, rolling mean per run."
+    import pandas as pd
+    recs = []
+    for l in lines:
+        if l['method'] != method: continue
+        run = f"{l.get('stage', 'main')} lr {l['lr']:g}" + (f" seed {l['seed']}" if l.get('stage', 'main') == 'main' else '')
+        recs += [dict(run=run, step=c['step'], reward=c.get('reward'), accuracy=c.get('accuracy')) for c in l.get('curve', [])]
+    df = pd.DataFrame(recs, columns=['run', 'step', 'reward', 'accuracy']).sort_values(['run', 'step'])
+    for k in ('reward', 'accuracy'):
+        df[k] = df.groupby('run')[k].transform(lambda v: v.astype(float).rolling(window, min_periods=1).mean())
+    return df.melt(id_vars=['run', 'step'], value_vars=['reward', 'accuracy'], var_name='metric')
+
+def reward_accuracy_chart(lines, method, window=5):
+    "Reward and training accuracy of every run of `method` over steps, one panel each (independent scales)."
+    import altair as alt
+    return alt.Chart(reward_accuracy_frame(lines, method, window)).mark_line().encode(
+        x='step:Q', y=alt.Y('value:Q', scale=alt.Scale(zero=False), title=None),
+        color=alt.Color('run:N', legend=alt.Legend(title=None))).properties(width=250, height=170).facet(
+        column=alt.Column('metric:N', title=None)).resolve_scale(y='independent')
+
+# %% ../nbs/13_compare.ipynb #4cf8854e
+def response_records(model, tok, rows, check='addition', k=8, max_new_tokens=72, seed=0) -> list[dict]:
+    "k temperature-1 samples per row of `rows`: problem index, text, correctness, length and self-certainty under `model`."
+    from powerflow_nb.rollout import make_engine, SamplingConfig, self_certainty
+    from powerflow_nb.eval import get_check
+    chk = get_check(check) if isinstance(check, str) else check
+    model.eval()
+    ro = make_engine('hf', model, tok).generate([r['prompt'] for r in rows],
+                                                SamplingConfig(k=k, temperature=1.0, max_new_tokens=max_new_tokens, seed=seed))
+    sc = self_certainty(model, ro, pad_id=tok.pad_token_id or 0).tolist()
+    return [dict(problem=p, text=t, correct=bool(chk(t, rows[p]['answer'])), length=int(n), self_certainty=float(s))
+            for p, t, n, s in zip(ro.prompt_index.tolist(), ro.texts, ro.lengths.tolist(), sc)]
 
 # %% ../nbs/13_compare.ipynb #e3957cad
 def paired_gap(lines, a, b, k) -> tuple[float, float, int]:
