@@ -75,5 +75,5 @@ bench: venv  ## speed benchmarks (tables of ratios against a baseline measured i
 export: venv  ## notebooks -> library, clean notebooks, README.md from nbs/index.ipynb
 	$(VENV)/bin/nbdev-export && $(VENV)/bin/nbdev-clean && $(MAKE) readme
 
-readme: venv  ## README.md from nbs/index.ipynb (nbdev-readme needs Quarto; nbconvert does not)
-	$(VENV)/bin/jupyter nbconvert --to markdown nbs/index.ipynb --output-dir . --output README --log-level WARN
+readme: venv  ## README.md from nbs/index.ipynb (nbdev-readme needs Quarto; nbconvert does not), links made relative to the root
+	$(PY) scripts/readme.py
