@@ -10,24 +10,24 @@ OUT = Path(__file__).resolve().parents[1]/'nbs'/'learning_path.svg'
 
 STAGES = [  # (label, fill, stroke, [(notebook number, name, what it teaches)])
     ('1 · the idea, computed exactly', '#dbe9f6', '#4c78a8', [
-        ('00', 'paper', 'the method in one page'), ('02', 'target', 'power vs temperature'),
-        ('03', 'toy', 'every sequence, exact'), ('04', 'objectives', 'TB, token TB, PowerFlow'),
-        ('05', 'toy lab', 'watch length collapse')]),
+        ('00', 'paper', 'formulas, numbers'), ('02', 'target', 'α-power target'),
+        ('03', 'toy', 'exact toy model'), ('04', 'objectives', 'the five losses'),
+        ('05', 'toy lab', 'length collapse')]),
     ('2 · real models and their parts', '#e0f0dc', '#54a24b', [
-        ('06', 'tinylm', 'a 1.8M-parameter base'), ('06a', 'smollm', 'a real 135M model'),
-        ('07', 'prompts', 'prompts, chat templates'), ('08', 'rollout', 'samples and log-probs'),
-        ('09', 'answers', 'is the answer right?'), ('10', 'eval', 'avg@k and pass@k')]),
+        ('06', 'tinylm', 'our 1.8M model'), ('06a', 'smollm', 'a real 135M model'),
+        ('07', 'prompts', 'chat templates'), ('08', 'rollout', 'sampling, scoring'),
+        ('09', 'answers', 'right or wrong?'), ('10', 'eval', 'avg@k, pass@k')]),
     ("3 · training and the paper's claims", '#fde7cf', '#f58518', [
-        ('11', 'trainer', 'the training loop'), ('11a', 'demo', 'the main job: make run'),
-        ('12', 'references', 'T = 1/α, power sampling'), ('13', 'compare', 'against GRPO, TTRL, …'),
-        ('14', 'creativity', 'α = 0.5: diversity')]),
+        ('11', 'trainer', 'the training loop'), ('11a', 'demo', 'the main job'),
+        ('12', 'references', 'no training'), ('13', 'compare', 'vs the baselines'),
+        ('14', 'creativity', 'α = 0.5')]),
 ]
 INFRA = ('infrastructure (read when you need it)', '#f4f4f4', '#9a9a9a', [
-    ('01', 'charts', 'charts and sliders'), ('15', 'scale', 'GPU memory and recipes'),
-    ('98', 'docs', 'this website'), ('99', 'cli', 'the powerflow command')])
+    ('01', 'charts', 'charts, sliders'), ('15', 'scale', 'GPU recipes'),
+    ('98', 'docs', 'this website'), ('99', 'cli', 'powerflow CLI')])
 MAIN_JOB = '11a'
 
-W, BOX_W, BOX_H, GAP, LABEL_H, ROW_GAP, PAD = 980, 148, 52, 12, 22, 22, 10
+W, BOX_W, BOX_H, GAP, LABEL_H, ROW_GAP, PAD = 740, 114, 50, 10, 22, 22, 8
 
 
 def _box(x, y, num, name, what, fill, stroke, dashed=False, bold=False):
@@ -35,9 +35,9 @@ def _box(x, y, num, name, what, fill, stroke, dashed=False, bold=False):
     sw = 3 if bold else 1.5
     return (f'<rect x="{x}" y="{y}" width="{BOX_W}" height="{BOX_H}" rx="8" fill="{fill}" stroke="{stroke}" '
             f'stroke-width="{sw}"{dash}/>'
-            f'<text x="{x + BOX_W / 2}" y="{y + 21}" text-anchor="middle" font-size="14" font-weight="bold">'
+            f'<text x="{x + BOX_W / 2}" y="{y + 21}" text-anchor="middle" font-size="13" font-weight="bold">'
             f'{escape(num)} {escape(name)}</text>'
-            f'<text x="{x + BOX_W / 2}" y="{y + 39}" text-anchor="middle" font-size="10.5" fill="#333">{escape(what)}</text>')
+            f'<text x="{x + BOX_W / 2}" y="{y + 39}" text-anchor="middle" font-size="11" fill="#333">{escape(what)}</text>')
 
 
 def _row_xs(n):
