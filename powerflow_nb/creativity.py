@@ -1,4 +1,4 @@
-"""The measuring stick for PowerFlow's second claim (SPEC §5–6): flattening an instruct model with
+"""The measuring stick for PowerFlow's second claim: flattening an instruct model with
 α = 0.5 should raise the *diversity* of its answers to creative prompts without lowering their
 *quality*, and do better than simply raising the sampling temperature.
 

@@ -62,7 +62,7 @@ class ToyLM:
 
     @classmethod
     def length_biased(cls, V=4, L=8, p_eos=0.15, noise=0.3, seed=0, min_len=1):
-        "SPEC §2's structural bias: every token costs about c = log(V/(1-p_eos)) nats, so log p(y) ≈ -c|y| (+ noise). EOS is impossible before length `min_len`."
+        "Length-biased base: every token costs about c = log(V/(1-p_eos)) nats, so log p(y) ≈ -c|y| (+ noise). EOS is impossible before length `min_len`."
         if not 0 < p_eos < 1: raise ValueError(f'p_eos must be in (0, 1), got {p_eos}')
         g = torch.Generator().manual_seed(seed)
         content = torch.log_softmax(noise * torch.randn(V + 1, V, generator=g, dtype=torch.float64), -1) + math.log1p(-p_eos)
