@@ -1080,23 +1080,30 @@ def compare_main(argv=None):
 
 # %% ../nbs/13_compare.ipynb #07a567ec
 def curves_frame(lines, keys=('accuracy', 'length_mean'), window=5):
-    "Long DataFrame (method, step, metric, value): per-step training metrics, rolling mean per run, then mean over seeds."
+    """Long DataFrame (method, step, metric, raw, value): per-step training metrics averaged over seeds (`raw`) and the
+    same after a `window`-step rolling mean per run (`value`)."""
     import pandas as pd
     recs = [dict(method=l['method'], seed=l['seed'], **c) for l in main_lines(lines) for c in l.get('curve', [])]
-    if not recs: return pd.DataFrame(columns=['method', 'step', 'metric', 'value'])
+    if not recs: return pd.DataFrame(columns=['method', 'step', 'metric', 'raw', 'value'])
     df = pd.DataFrame(recs).sort_values(['method', 'seed', 'step'])
     keys = [k for k in keys if k in df]
-    for k in keys: df[k] = df.groupby(['method', 'seed'])[k].transform(lambda v: v.rolling(window, min_periods=1).mean())
-    df = df.groupby(['method', 'step'], as_index=False)[keys].mean()
-    return df.melt(id_vars=['method', 'step'], value_vars=keys, var_name='metric')
+    sm = df.copy()
+    for k in keys: sm[k] = sm.groupby(['method', 'seed'])[k].transform(lambda v: v.rolling(window, min_periods=1).mean())
+    raw = df.groupby(['method', 'step'], as_index=False)[keys].mean().melt(id_vars=['method', 'step'], value_vars=keys,
+                                                                           var_name='metric', value_name='raw')
+    smooth = sm.groupby(['method', 'step'], as_index=False)[keys].mean().melt(id_vars=['method', 'step'], value_vars=keys,
+                                                                              var_name='metric')
+    return raw.merge(smooth, on=['method', 'step', 'metric'])
 
 def curves_chart(lines, keys=('accuracy', 'length_mean'), window=5, order=None):
-    "Training accuracy and length per method over steps (the paper's Figure-3 analogue)."
+    "Training accuracy and length per method over steps (the paper's Figure-3 analogue): smoothed lines over faint raw ones."
     import altair as alt
     df = curves_frame(lines, keys, window)
     color = alt.Color('method:N', sort=order, legend=alt.Legend(title=None))
-    return alt.Chart(df).mark_line().encode(x=alt.X('step:Q'), y=alt.Y('value:Q', scale=alt.Scale(zero=False), title=None),
-        color=color).properties(width=260, height=180).facet(
+    base = alt.Chart().encode(x=alt.X('step:Q'), color=color)
+    raw = base.mark_line(opacity=0.25, strokeWidth=1).encode(y=alt.Y('raw:Q', scale=alt.Scale(zero=False), title=None))
+    smooth = base.mark_line(strokeWidth=2).encode(y=alt.Y('value:Q', scale=alt.Scale(zero=False), title=None))
+    return alt.layer(raw, smooth, data=df).properties(width=260, height=180).facet(
         column=alt.Column('metric:N', title=None, header=alt.Header(labelFontSize=12))).resolve_scale(y='independent')
 
 def pass_frame(lines):
@@ -1131,10 +1138,9 @@ def quality_diversity_chart(rows, k, x='distinct_answers', x_title=None):
                         'distinct_correct': 'distinct correct samples per problem'}.get(x, x)
     base = alt.Chart(df).encode(x=alt.X('div:Q', title=title, scale=alt.Scale(zero=False)))
     pts = base.mark_point(filled=True, size=70).encode(y=alt.Y('avg:Q', title=f'avg@{k} (%)', scale=alt.Scale(zero=False)),
-                                                       color=alt.Color('method:N', legend=None))
+                                                       color=alt.Color('method:N', legend=alt.Legend(title=None)))
     bars = base.mark_rule().encode(y='lo:Q', y2='hi:Q', color=alt.Color('method:N', legend=None))
-    text = base.mark_text(align='left', dx=6, fontSize=11).encode(y='avg:Q', text='method:N')
-    return (bars + pts + text).properties(width=360, height=240)
+    return (bars + pts).properties(width=360, height=240)
 
 def grid_chart(cc, lines):
     "Tuning avg@k against the learning rate (log axis), one line per trained method, the chosen lr circled."
