@@ -5,6 +5,7 @@ import math
 import pytest
 import torch
 from powerflow_nb import trainer as T
+from powerflow_nb.prompts import apply_chat_template
 from powerflow_nb.trainer import Trainer, TrainConfig
 from conftest import ROOT
 
@@ -197,7 +198,7 @@ def test_prompt_lengths_count_one_bos():
     tok = toy_tokenizer()                                            # adds <bos> when tokenizing, like Llama 3
     tok.chat_template = ("{{ bos_token }}{% for m in messages %}{{ m['content'] }}\n{% endfor %}"
                          "{% if add_generation_prompt %}a:{% endif %}")   # ... whose template writes <bos> too
-    rows = T.apply_chat_template([{'prompt': '12+3=', 'answer': '15'}, {'prompt': '7+7=', 'answer': '14'}], tok)
+    rows = apply_chat_template([{'prompt': '12+3=', 'answer': '15'}, {'prompt': '7+7=', 'answer': '14'}], tok)
     bos = tok.bos_token_id
     assert tok(rows[0]['prompt']).input_ids[:2] == [bos, bos]        # the naive count has two
     lens = T.check_prompt_lengths(rows, tok, 100, 10, 1000)
