@@ -7,9 +7,8 @@ Docs: https://powerflow-nb.github.io/powerflow_nb/trainer.html.md"""
 # %% auto #0
 __all__ = ['REWARD_OBJECTIVES', 'METRIC_SUMS', 'TrainConfig', 'update_config', 'validate', 'check_resume', 'load_prompts',
            'context_length', 'check_prompt_lengths', 'last_checkpoint', 'atomic_dir', 'select_prompts',
-           'concat_rollouts', 'group_normalised', 'grpo_loss', 'consensus_reward', 'importance_weight',
-           'objective_loss', 'LogZ', 'make_logz', 'metric_sums', 'metrics_from_sums', 'load_model', 'Trainer', 'train',
-           'train_main']
+           'concat_rollouts', 'group_normalised', 'grpo_loss', 'consensus_reward', 'sample_log_z', 'metric_sums',
+           'metrics_from_sums', 'load_model', 'Trainer', 'train', 'train_main']
 
 # %% ../nbs/11_trainer.ipynb #d5f7c0f8
 import dataclasses, hashlib, json, math, os, random, shutil, sys, time, argparse, contextlib, copy
@@ -21,6 +20,7 @@ import numpy as np
 import torch
 import yaml
 
+from .objectives import FORMAT_PENALTIES, get_objective, group_log_z, importance_weights, make_log_z, residual
 from .prompts import read_prompt_file, apply_chat_template
 
 # %% ../nbs/11_trainer.ipynb #1777bae4
@@ -358,36 +358,13 @@ def consensus_reward(answers, prompt_index, kind: str, device=None) -> torch.Ten
     return r.to(prompt_index.device if device is None else device)
 
 # %% ../nbs/11_trainer.ipynb #f76ca572
-def importance_weight(logp, old_logp, lengths, mode='token_mean', eps=0.2):
-    "stopgrad(clip(pi/pi_old, 1-eps, 1+eps)), per sequence or from the mean per-token log-ratio."
-    from powerflow_nb.objectives import importance_weights
-    return importance_weights(logp, old_logp, lengths, mode=mode, eps=eps)
-
-def objective_loss(name, logp, lengths, base_logp, logz, alpha, weights, psi, group_size):
-    "The objective `name` on per-sample tensors (mean over samples); logz may be 'group' (consecutive groups)."
-    from powerflow_nb.objectives import get_objective
-    return get_objective(name)(logp, lengths, base_logp, logz, alpha=alpha, weights=weights, psi=psi,
-                               group_size=group_size)
-
-class LogZ:
-    "log Z'(q) for the trainer: kind in mlp | scalar | table | group (see TrainConfig.logz)."
-    def __init__(self, kind, module): self.kind, self.module = kind, module
-    def parameters_list(self): return [] if self.module is None else list(self.module.parameters())
-    def __call__(self, s, sel):
-        "One log Z' per selected sample (`sel` indexes the rollout batch); the string 'group' for the group estimate."
-        if self.kind == 'group': return 'group'
-        dev = self.parameters_list()[0].device
-        if self.kind == 'scalar': return self.module(s['prompt_row'][sel])
-        if self.kind == 'table': return self.module(s['prompt_row'][sel].to(dev))
-        pooled = s['hidden'][s['sample_prompt'][sel]].to(dev)   # (n, D), already mean-pooled over prompt tokens
-        return self.module(hidden=pooled[:, None, :])
-
-def make_logz(cfg, model, n_rows) -> LogZ:
-    "The log Z' module of `cfg.logz` from powerflow_nb.objectives (None module for the parameter-free group estimate)."
-    from powerflow_nb.objectives import make_log_z
-    kw = {'scalar': dict(init=cfg.logz_init), 'table': dict(n_prompts=n_rows, init=cfg.logz_init),
-          'mlp': dict(d_model=model.config.hidden_size, init=cfg.logz_init), 'group': {}}[cfg.logz]
-    return LogZ(cfg.logz, make_log_z(cfg.logz, **kw))
+def sample_log_z(head, s, sel):
+    "log Z' of each selected sample (`sel` indexes the rollout batch) from the estimator `head`; 'group' when it is None."
+    if head is None: return 'group'
+    dev = next(head.parameters()).device
+    hidden = s.get('hidden')      # (prompts, D): mean-pooled features, only for the MLP head
+    if hidden is not None: hidden = hidden[s['sample_prompt'][sel]].to(dev)[:, None, :]
+    return head(prompt_idx=s['prompt_row'][sel].to(dev), hidden=hidden)
 
 # %% ../nbs/11_trainer.ipynb #0a31d31f
 METRIC_SUMS = ('loss', 'loss_last_update', 'samples', 'tokens', 'neg_logp', 'logz', 'correct', 'finished',
@@ -468,7 +445,6 @@ class Trainer:
         from powerflow_nb.answers import extract_answer
         style = cfg.answer_style if cfg.answer_style != 'auto' else ('tiny' if cfg.prompts == 'addition' else 'auto')
         self.extract = lambda text: extract_answer(text, style)
-        from powerflow_nb.objectives import FORMAT_PENALTIES
         self.psi_fn = FORMAT_PENALTIES[cfg.format_penalty]
 
         torch.manual_seed(cfg.seed)
@@ -485,10 +461,12 @@ class Trainer:
             if not hasattr(model, 'gradient_checkpointing_enable'):
                 raise ValueError("gradient_checkpointing=true needs a Hugging Face model (gradient_checkpointing_enable)")
             model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={'use_reentrant': False})
-        self.logz = make_logz(cfg, model, len(self.rows)) if self.needs_base else LogZ('group', None)
+        kw = {'scalar': dict(init=cfg.logz_init), 'table': dict(n_prompts=len(self.rows), init=cfg.logz_init),
+              'mlp': dict(d_model=model.config.hidden_size, init=cfg.logz_init), 'group': {}}[cfg.logz]
+        self.logz = make_log_z(cfg.logz, **kw) if self.needs_base else None   # None: the group estimate
         groups = [{'params': [p for p in model.parameters() if p.requires_grad], 'lr': cfg.lr,
                    'weight_decay': cfg.weight_decay}]
-        if self.logz.parameters_list(): groups.append({'params': self.logz.parameters_list(), 'lr': cfg.logz_lr,
+        if self.logz is not None: groups.append({'params': list(self.logz.parameters()), 'lr': cfg.logz_lr,
                                                       'weight_decay': 0.0})
         opt = torch.optim.AdamW(groups, betas=(cfg.adam_beta1, cfg.adam_beta2))
         total = cfg.steps * cfg.updates_per_batch
@@ -497,8 +475,8 @@ class Trainer:
         # this schedule counts optimizer steps; registered, it is still saved and restored with the checkpoint
         self.sched = sched
         self.acc.register_for_checkpointing(sched)
-        if self.logz.module is not None:
-            self.model, self.logz.module, self.opt = self.acc.prepare(model, self.logz.module, opt)
+        if self.logz is not None:
+            self.model, self.logz, self.opt = self.acc.prepare(model, self.logz, opt)
         else:
             self.model, self.opt = self.acc.prepare(model, opt)
         if self.base is not None: self.base.to(self.acc.device)
@@ -556,7 +534,7 @@ class Trainer:
         s['lengths'] = ro.lengths.clone()
         s['psi'] = self.psi_fn(ro.texts).float()
         with self.autocast():
-            if self.needs_base and self.logz.kind == 'mlp':   # one base forward: log p_base AND the prompt features
+            if self.needs_base and c.logz == 'mlp':   # one base forward: log p_base AND the prompt features
                 s['base_logp'], s['hidden'] = base_scores(self.base_model, ro, self.tok.pad_token_id, **self._split())
                 s['base_logp'] = s['base_logp'].float()
             elif self.needs_base:
@@ -595,15 +573,14 @@ class Trainer:
                                               logit_chunk=self.cfg.logit_chunk or None)
         logp = logp.float()
         L = s['lengths'][sel].to(logp.device).float()
-        w = importance_weight(logp.detach(), s['old_logp'][sel].to(logp.device), L, c.iw, c.clip_eps)
+        w = importance_weights(logp.detach(), s['old_logp'][sel].to(logp.device), L, mode=c.iw, eps=c.clip_eps)
         if c.objective in REWARD_OBJECTIVES:
             return grpo_loss(logp, L, s['reward'][sel].to(logp.device), ro.prompt_index.to(logp.device), w), logp, None, w
         base = s['base_logp'][sel].to(logp.device)
         psi = s['psi'][sel].to(logp.device)
-        logz = self.logz(s, sel)
-        loss = objective_loss(c.objective, logp, L, base, logz, c.alpha, w, psi, c.k)
+        logz = sample_log_z(self.logz, s, sel)
+        loss = get_objective(c.objective)(logp, L, base, logz, alpha=c.alpha, weights=w, psi=psi, group_size=c.k)
         if isinstance(logz, str):   # report the group estimate: the loss-minimising constant per group
-            from powerflow_nb.objectives import residual, group_log_z
             logz = group_log_z(residual(c.objective, logp.detach(), L, base, 0., alpha=c.alpha, psi=psi), c.k)
         return loss, logp, logz, w
 
@@ -627,8 +604,8 @@ class Trainer:
         # the batch's constant) would shrink the policy's step, and the other way round
         if c.grad_clip > 0:
             stats['grad_norm'] = float(self.acc.clip_grad_norm_(self.model.parameters(), c.grad_clip))
-        if c.logz_grad_clip > 0 and self.logz.module is not None:
-            stats['logz_grad_norm'] = float(self.acc.clip_grad_norm_(self.logz.module.parameters(), c.logz_grad_clip))
+        if c.logz_grad_clip > 0 and self.logz is not None:
+            stats['logz_grad_norm'] = float(self.acc.clip_grad_norm_(self.logz.parameters(), c.logz_grad_clip))
         self.opt.step(); self.sched.step(); self.opt.zero_grad(set_to_none=True)
         self.engine.push_weights(self.policy)
         for k in ('logp', 'logz', 'iw_clipped'): stats[k] = torch.cat(stats[k])
@@ -637,8 +614,7 @@ class Trainer:
     @torch.no_grad()
     def warm_start_logz(self, ro=None, s=None):
         "Set the log Z' module to the batch's loss-minimising constant, averaged over processes (idempotent)."
-        if self._logz_warmed or self.logz.module is None or not self.needs_base: return None
-        from powerflow_nb.objectives import residual
+        if self._logz_warmed or self.logz is None or not self.needs_base: return None
         from powerflow_nb.rollout import response_logprobs, eval_mode
         if ro is None: ro, idx = self.make_rollout(0); s = self.score(ro, idx)
         c = self.cfg
@@ -648,9 +624,7 @@ class Trainer:
             logp = response_logprobs(self.policy, ro, self.tok.pad_token_id, **self._split())[0].float()
         r0 = residual(c.objective, logp.cpu(), s['lengths'], s['base_logp'].cpu(), 0., alpha=c.alpha, psi=s['psi'])
         value = self.acc.reduce(-r0.mean().to(self.acc.device), reduction='mean').item()
-        m = self.acc.unwrap_model(self.logz.module)
-        target = {'scalar': lambda: m.value, 'table': lambda: m.table, 'mlp': lambda: m.net[-1].bias}[self.logz.kind]()
-        target.fill_(value)
+        self.acc.unwrap_model(self.logz).set_constant(value)
         self._logz_warmed = True
         return value
 
@@ -744,8 +718,8 @@ class Trainer:
         policy = self.acc.unwrap_model(self.model)
         if self.cfg.lora: policy = copy.deepcopy(policy).merge_and_unload()
         policy.save_pretrained(d); self.tok.save_pretrained(d)
-        if self.logz.module is not None:
-            save_file({k: v.contiguous() for k, v in self.acc.unwrap_model(self.logz.module).state_dict().items()},
+        if self.logz is not None:
+            save_file({k: v.contiguous() for k, v in self.acc.unwrap_model(self.logz).state_dict().items()},
                       str(d/'logz.safetensors'))
 
 # %% ../nbs/11_trainer.ipynb #9aa6b832

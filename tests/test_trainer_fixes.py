@@ -22,16 +22,16 @@ def _all(ro): return torch.arange(len(ro))
 def _policy_params(tr): return {n: p for n, p in tr.policy.named_parameters() if p.requires_grad}
 
 
-def _logz_params(tr): return dict(tr.acc.unwrap_model(tr.logz.module).named_parameters())
+def _logz_params(tr): return dict(tr.acc.unwrap_model(tr.logz).named_parameters())
 
 
 def _spy_weights(monkeypatch):
     "Record every importance weight the trainer computes (the module-level function its loss calls)."
     seen = []
-    real = T.importance_weight
+    real = T.importance_weights
     def spy(*a, **kw):
         w = real(*a, **kw); seen.append(w.detach().clone()); return w
-    monkeypatch.setattr(T, 'importance_weight', spy)
+    monkeypatch.setattr(T, 'importance_weights', spy)
     return seen
 
 
