@@ -70,8 +70,9 @@ def test_trainer_logz_wrapper_on_meta():
     sel = torch.tensor([0, 2, 3])
     with META:
         mods = {'scalar': ScalarLogZ(), 'table': TableLogZ(12), 'mlp': MLPLogZ(d_model=16)}
-    for kind, mod in mods.items(): _meta(sample_log_z(mod, s if kind == 'mlp' else {**s, 'hidden': None}, sel), (3,))
-    assert sample_log_z(None, s, sel) == 'group'
+    for kind, mod in mods.items():
+        _meta(sample_log_z(mod, s['prompt_row'][sel], s['hidden'][s['sample_prompt'][sel]] if kind == 'mlp' else None), (3,))
+    assert sample_log_z(None, s['prompt_row'][sel]) == 'group'
 
 
 def test_group_normalised_and_grpo_on_meta():

@@ -61,7 +61,7 @@ def test_score_spends_no_policy_forward(tmp_path):
     h = tr.policy.register_forward_hook(lambda *a: calls.append(1))
     s = tr.score(ro, idx)
     h.remove()
-    assert calls == [] and torch.equal(s['old_logp'], ro.sample_logp.float())
+    assert calls == [] and torch.equal(s.old_logp, ro.sample_logp.float())
 
 
 # ---- gradient clipping: the policy and log Z' each on their own
@@ -123,10 +123,10 @@ def test_score_batch_gives_the_same_scores(tmp_path):
     b = Trainer(_cfg(tmp_path/'b', logz='scalar', score_batch=3))
     ro, idx = a.make_rollout(0)
     sa, sb = a.score(ro, idx), b.score(ro, idx)
-    torch.testing.assert_close(sa['base_logp'], sb['base_logp'], rtol=0, atol=1e-4)
+    torch.testing.assert_close(sa.base_logp, sb.base_logp, rtol=0, atol=1e-4)
     ia = Trainer(_cfg(tmp_path/'c', objective='intuitor', score_batch=0))
     ib = Trainer(_cfg(tmp_path/'d', objective='intuitor', score_batch=3))
-    torch.testing.assert_close(ia.score(ro, idx)['reward'], ib.score(ro, idx)['reward'], rtol=0, atol=1e-5)
+    torch.testing.assert_close(ia.score(ro, idx).reward, ib.score(ro, idx).reward, rtol=0, atol=1e-5)
 
 
 @pytest.mark.parametrize('lora', [False, True])
@@ -184,7 +184,7 @@ def test_logit_chunk_same_loss_and_gradient(tmp_path):
         tr.model.train(); tr.opt.zero_grad(set_to_none=True)
         loss = tr.loss(ro, s, _all(ro))[0]
         loss.backward()
-        out.append((loss.detach(), s['base_logp'], s['hidden'], {n: p.grad.clone() for n, p in _policy_params(tr).items()}))
+        out.append((loss.detach(), s.base_logp, s.hidden, {n: p.grad.clone() for n, p in _policy_params(tr).items()}))
     (la, ba, ha, ga), (lb, bb, hb, gb) = out
     torch.testing.assert_close(la, lb, rtol=1e-5, atol=1e-7)
     torch.testing.assert_close(ba, bb, rtol=0, atol=1e-4)
