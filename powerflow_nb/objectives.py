@@ -106,7 +106,7 @@ def tb_token(logp_pi, lengths, logp_base, log_z=0., *, alpha, weights=None, psi=
                group_size=group_size, reduction=reduction)
 
 def powerflow(logp_pi, lengths, logp_base, log_z=0., *, alpha, weights=None, psi=None, group_size=None, reduction='mean'):
-    "LA-TB: w·(log Z' + log π(y)/|y| − α·(log p_base(y)/|y| + ψ))²; fixed point π* ∝ p_base^α e^{α|y|ψ − λ|y|}"
+    "LA-TB: w·(log Z' + log π(y)/|y| − α·(log p_base(y)/|y| + ψ))²; fixed point π* ∝ p_base^α·exp(α|y|ψ − λ|y|)"
     return _tb('powerflow', logp_pi, lengths, logp_base, log_z, alpha=alpha, weights=weights, psi=psi,
                group_size=group_size, reduction=reduction)
 
