@@ -154,14 +154,14 @@ def _known(d, cls, where):
 
 def base_train_config(cc):
     "The shared TrainConfig: `cc.base` plus `cc.train` (no method overrides yet)."
-    from powerflow_nb.trainer import TrainConfig, _update
+    from powerflow_nb.trainer import TrainConfig, update_config
     from powerflow_nb.eval import default_check
     if cc.base == 'demo':
         from powerflow_nb.demo import demo_config
         cfg = demo_config()
     elif cc.base == 'default': cfg = TrainConfig()
     else: cfg = TrainConfig.load(cc.base)
-    cfg = _update(cfg, cc.train, f'{cc.name}: train')
+    cfg = update_config(cfg, cc.train, f'{cc.name}: train')
     if cc.model: cfg.model = cc.model
     if cc.train_task: cfg.prompts, cfg.check = str(task_prompt_file(cc, cfg)), default_check(cc.train_task)
     return cfg
@@ -180,8 +180,8 @@ def task_prompt_file(cc, cfg) -> Path:
 def method_train_config(cc, method, seed, runs_root=None, stage='main', lr=None):
     """The TrainConfig of one unit: shared config + method overrides + seed (+ the lr it runs at, + the grid's steps in
     stage 'grid') and its own run folder <root>/[grid/]<method>/[lr<lr>/]seed<s>."""
-    from powerflow_nb.trainer import _update
-    cfg = _update(base_train_config(cc), method.train, f'method {method.name!r}: train')
+    from powerflow_nb.trainer import update_config
+    cfg = update_config(base_train_config(cc), method.train, f'method {method.name!r}: train')
     cfg.seed = seed
     if lr is not None: cfg.lr = float(lr)
     if stage == 'grid': cfg.steps = cc.tune.steps
@@ -349,7 +349,7 @@ def eval_policy(model, tok, cc, seed, temperature=None, shared_cfg=None, setup=N
     shared = shared_cfg or base_train_config(cc)
     rows, check, style, mnt = setup or eval_setup(cc, shared)
     if shared.chat_template:
-        from powerflow_nb.trainer import apply_chat_template
+        from powerflow_nb.prompts import apply_chat_template
         rows = apply_chat_template(rows, tok)
     ev = ev or cc.eval
     m = evaluate(model, tok, rows, k=ev.k, check=check, temperature=temperature or ev.temperature, top_p=ev.top_p,
@@ -395,8 +395,8 @@ def _base_model(cfg):
     "The starting model of `cfg` (loaded once per process and kept: training-free rows never modify it)."
     key = cfg.model
     if key not in _BASE_CACHE:
-        from powerflow_nb.trainer import _load_model
-        model, tok = _load_model(cfg)
+        from powerflow_nb.trainer import load_model
+        model, tok = load_model(cfg)
         if tok.pad_token_id is None: tok.pad_token = tok.eos_token
         _BASE_CACHE[key] = (model.eval(), tok)
     return _BASE_CACHE[key]
