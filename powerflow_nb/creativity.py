@@ -10,7 +10,7 @@ Docs: https://powerflow-nb.github.io/powerflow_nb/creativity.html.md"""
 __all__ = ['KINDS', 'REPO_ROOT', 'CREATIVE_DIR', 'PROMPTS_PATH', 'SWEEP_PATH', 'DEFAULT_TEMPERATURES', 'TRAIN_PROMPTS_PATH',
            'RUNS_PATH', 'load_prompts', 'words', 'ngrams', 'distinct_n', 'distinct', 'self_bleu', 'embed',
            'semantic_diversity', 'chat_prompt', 'response_mean_logprob', 'repetition', 'quality_score', 'evaluate',
-           'frontier', 'quality_diversity_chart', 'chart_png', 'sample_responses', 'pick_prompts', 'temperature_sweep',
+           'frontier', 'quality_diversity_chart', 'sample_responses', 'pick_prompts', 'temperature_sweep',
            'creativity_sweep_main', 'train_prompt_file', 'load_policy', 'run_record', 'creativity_eval',
            'creativity_eval_main', 'chord_margin', 'margin_interval']
 
@@ -245,12 +245,7 @@ def quality_diversity_chart(points, x: str = 'diversity', y: str = 'quality', ti
                    mb.mark_text(dx=10, dy=10, align='left', fontSize=11, fontWeight='bold').encode(text='label:N')]
     return alt.layer(*layers).properties(title=title, width=420, height=300)
 
-def chart_png(chart, path=None, scale: float = 2.0) -> bytes:
-    "PNG bytes of an altair chart via vl-convert (offline); also written to `path` if given."
-    import vl_convert as vlc
-    png = vlc.vegalite_to_png(chart.to_json(), scale=scale)
-    if path is not None: Path(path).write_bytes(png)
-    return png
+from .charts import chart_png   # the project's one PNG helper (also writes `path` when given)
 
 # %% ../nbs/14_creativity.ipynb #86f87592
 @torch.no_grad()

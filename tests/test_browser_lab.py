@@ -14,7 +14,7 @@ from test_browser_site import launch, SHOTS
 pytestmark = pytest.mark.browser
 
 EXPLORER_CLASS = 'pf-alpha'          # the ipywidgets slider's CSS class; readout `pf-readout`, chart box `pf-chart`
-TARGET_NB = '02_target.ipynb'        # the notebook that shows the α explorer (built by powerflow_nb.toy.alpha_explorer)
+TARGET_NB = '03_toy.ipynb'           # the notebook that shows the α explorer (built by powerflow_nb.toy.alpha_explorer)
 
 
 def explorer_notebook():
