@@ -131,24 +131,23 @@ def run_demo(cfg, eval_n=DEMO_EVAL['n'], eval_k=DEMO_EVAL['k'], eval_seed=DEMO_E
     return before, after, out
 
 # %% ../nbs/11a_demo.ipynb #8b8bb766
+from .command import Parser, command
+@command('powerflow demo')
 def demo_main(argv=None):
     "`powerflow demo [key=value ...]`: the main job."
-    p = argparse.ArgumentParser(prog='powerflow demo', description='PowerFlow (alpha=4) on the shipped tiny addition model, '
+    p = Parser(prog='powerflow demo', description='PowerFlow (alpha=4) on the shipped tiny addition model, '
         'prompts without labels; prints a before/after table and writes a run folder (metrics.jsonl, charts). '
         'Config keys: see `powerflow train --help`; the embedded config is configs/tiny_powerflow.yaml.')
     p.add_argument('overrides', nargs='*', metavar='key=value', help='override demo config keys, e.g. steps=50')
     p.add_argument('--eval-n', type=int, default=DEMO_EVAL['n'], help='held-out problems evaluated before and after')
     p.add_argument('--print-config', action='store_true', help='print the demo config (documented YAML) and exit')
     a = p.parse_args(argv)
-    try:
-        cfg = demo_config(a.overrides)
-        if a.print_config: print(cfg.describe()); return 0
-        if not any(o.startswith('out_dir=') for o in a.overrides):
-            cfg.out_dir = f"{cfg.out_dir}_{time.strftime('%Y%m%d_%H%M%S')}"
-        t0 = time.perf_counter()
-        before, after, out = run_demo(cfg, eval_n=a.eval_n)
-    except ValueError as e:
-        print(f'powerflow demo: error: {e}', file=sys.stderr); return 2
+    cfg = demo_config(a.overrides)
+    if a.print_config: print(cfg.describe()); return 0
+    if not any(o.startswith('out_dir=') for o in a.overrides):
+        cfg.out_dir = f"{cfg.out_dir}_{time.strftime('%Y%m%d_%H%M%S')}"
+    t0 = time.perf_counter()
+    before, after, out = run_demo(cfg, eval_n=a.eval_n)
     print(f"\nPowerFlow alpha={cfg.alpha} on tinylm, {cfg.steps} steps, no labels "
           f"(held-out: {a.eval_n} problems x {DEMO_EVAL['k']} samples, temperature {cfg.temperature}):\n")
     print(format_table(before, after))
