@@ -7,10 +7,10 @@ Docs: https://powerflow-nb.github.io/powerflow_nb/command.html.md"""
 # %% auto #0
 __all__ = ['CommandError', 'Parser', 'one_line', 'user_errors', 'command']
 
-# %% ../nbs/01a_command.ipynb #ad59ad73
+# %% ../nbs/01a_command.ipynb #aa225c13
 import argparse, contextlib, functools, io, os, sys
 
-# %% ../nbs/01a_command.ipynb #975f532a
+# %% ../nbs/01a_command.ipynb #e25401ba
 class CommandError(Exception):
     "Bad command-line input: reported as one line `prog: error: message`, exit status 2."
 
@@ -27,7 +27,7 @@ def user_errors() -> tuple:
     import yaml
     return (CommandError, ValueError, OSError, yaml.YAMLError)
 
-# %% ../nbs/01a_command.ipynb #5a3ba735
+# %% ../nbs/01a_command.ipynb #50f16b7c
 def command(prog: str):
     "Decorate `main(argv=None)`: bad input (see `user_errors`) prints `prog: error: <one line>` to stderr and returns 2."
     def deco(main):
