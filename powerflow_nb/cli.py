@@ -32,9 +32,10 @@ COMMANDS = {
 
 # %% ../nbs/99_cli.ipynb #8e74252d
 def _parser():
+    _w = max(map(len, COMMANDS)) + 2                # the command names' column
     p = Parser(prog='powerflow', description='PowerFlow: alpha-power distribution matching, from toys to LLMs.',
                                 formatter_class=argparse.RawDescriptionHelpFormatter,
-                                epilog='commands:\n' + '\n'.join(f'  {k:<12}{v[2]}' for k,v in COMMANDS.items()) +
+                                epilog='commands:\n' + '\n'.join(f'  {k:<{_w}}{v[2]}' for k,v in COMMANDS.items()) +
                                        "\n\n`powerflow COMMAND --help` documents a command's options.")
     p.add_argument('command', choices=list(COMMANDS), metavar='COMMAND', help='one of: ' + ', '.join(COMMANDS))
     p.add_argument('args', nargs=argparse.REMAINDER, help='options for the command')
