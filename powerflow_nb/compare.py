@@ -977,6 +977,7 @@ def report_markdown(cc, lines) -> str:
     return '\n'.join(out)
 
 # %% ../nbs/13_compare.ipynb #62ef76ab
+from .command import Parser, command
 SMOKE = dict(steps=2, n=8, k=4, seeds=2, lrs=2)
 
 def smoke_config(cc) -> CompareConfig:
@@ -1002,7 +1003,7 @@ def parse_shard(s) -> tuple[int, int]:
     return int(m[1]), int(m[2])
 
 def _parser():
-    p = argparse.ArgumentParser(prog='powerflow compare', formatter_class=argparse.RawDescriptionHelpFormatter,
+    p = Parser(prog='powerflow compare', formatter_class=argparse.RawDescriptionHelpFormatter,
         description='Train every method x seed of a comparison config through the same Trainer (same prompts, budget, '
                     'seeds), evaluate each final policy on the same held-out problems, and write results.jsonl, '
                     'summary.md and command.txt. With tune.lrs in the config, an lr grid runs first on a tuning set '
@@ -1037,43 +1038,41 @@ def _parser():
     p.add_argument('--runs-root', help='training run folders (default <runs_dir>/<name>, or <out>/runs with --smoke)')
     return p
 
+@command('powerflow compare')
 def compare_main(argv=None):
     "`powerflow compare --config FILE [--smoke] [--workers N] [--shard I/N] [--stage all|grid|main] [--plan]`"
     argv = sys.argv[1:] if argv is None else list(argv)
     a = _parser().parse_args(argv)
-    try:
-        if a.worker_id is not None:                  # a worker started by --workers: run units until none is left
-            _die_with_parent()
-            import torch; torch.set_num_threads(1)
-            cc = load_compare(a.config)
-            shard = parse_shard(a.shard)
-            tag = f'w{a.worker_id}' + (f'@{a.shard}' if shard[1] > 1 else '')
-            log = (lambda s: None) if a.no_progress else (lambda s: print(f'[{tag}] {s}', flush=True))
-            work_loop(cc, Path(a.out), a.runs_root, all_units(cc, a.stage, shard), worker=tag, log=log, train_progress=a.train_progress)
-            return 0
-        cc = load_compare(a.config, sets=a.sets)
-        if a.methods:
-            unknown = [n for n in a.methods if n not in [m.name for m in cc.methods]]
-            if unknown: raise ValueError(f"--methods {unknown} not in the config ({[m.name for m in cc.methods]})")
-            cc.methods = [m for m in cc.methods if m.name in a.methods]
-            if cc.baseline not in a.methods: cc.baseline = ''
-            cc.pairs = [p for p in cc.pairs if all(x in a.methods for x in p)]
-        if a.seeds:
-            if not set(a.seeds) <= set(cc.seeds): raise ValueError(f"--seeds {a.seeds} must be a subset of the config's {cc.seeds}")
-            cc.seeds = [s for s in cc.seeds if s in a.seeds]
-        if a.smoke: cc = smoke_config(cc)
-        if a.print_config: print(yaml.safe_dump(to_dict(cc), sort_keys=False)); return 0
-        if a.workers < 1: raise ValueError(f"--workers must be >= 1, got {a.workers}")
+    if a.worker_id is not None:                  # a worker started by --workers: run units until none is left
+        _die_with_parent()
+        import torch; torch.set_num_threads(1)
+        cc = load_compare(a.config)
         shard = parse_shard(a.shard)
-        out = Path(a.out) if a.out else (Path('runs/compare_smoke')/cc.name if a.smoke else Path(cc.results_dir)/cc.name)
-        runs_root = Path(a.runs_root) if a.runs_root else (out/'runs' if a.smoke else None)
-        t0 = time.perf_counter()
-        lines = run_compare(cc, out, runs_root, command='powerflow compare ' + ' '.join(map(shlex.quote, argv)),
-                            progress=not a.no_progress, train_progress=a.train_progress, workers=a.workers, shard=shard,
-                            stage=a.stage, plan_only=a.plan)
-        if a.plan: return 0
-    except ValueError as e:
-        print(f'powerflow compare: error: {e}', file=sys.stderr); return 2
+        tag = f'w{a.worker_id}' + (f'@{a.shard}' if shard[1] > 1 else '')
+        log = (lambda s: None) if a.no_progress else (lambda s: print(f'[{tag}] {s}', flush=True))
+        work_loop(cc, Path(a.out), a.runs_root, all_units(cc, a.stage, shard), worker=tag, log=log, train_progress=a.train_progress)
+        return 0
+    cc = load_compare(a.config, sets=a.sets)
+    if a.methods:
+        unknown = [n for n in a.methods if n not in [m.name for m in cc.methods]]
+        if unknown: raise ValueError(f"--methods {unknown} not in the config ({[m.name for m in cc.methods]})")
+        cc.methods = [m for m in cc.methods if m.name in a.methods]
+        if cc.baseline not in a.methods: cc.baseline = ''
+        cc.pairs = [p for p in cc.pairs if all(x in a.methods for x in p)]
+    if a.seeds:
+        if not set(a.seeds) <= set(cc.seeds): raise ValueError(f"--seeds {a.seeds} must be a subset of the config's {cc.seeds}")
+        cc.seeds = [s for s in cc.seeds if s in a.seeds]
+    if a.smoke: cc = smoke_config(cc)
+    if a.print_config: print(yaml.safe_dump(to_dict(cc), sort_keys=False)); return 0
+    if a.workers < 1: raise ValueError(f"--workers must be >= 1, got {a.workers}")
+    shard = parse_shard(a.shard)
+    out = Path(a.out) if a.out else (Path('runs/compare_smoke')/cc.name if a.smoke else Path(cc.results_dir)/cc.name)
+    runs_root = Path(a.runs_root) if a.runs_root else (out/'runs' if a.smoke else None)
+    t0 = time.perf_counter()
+    lines = run_compare(cc, out, runs_root, command='powerflow compare ' + ' '.join(map(shlex.quote, argv)),
+                        progress=not a.no_progress, train_progress=a.train_progress, workers=a.workers, shard=shard,
+                        stage=a.stage, plan_only=a.plan)
+    if a.plan: return 0
     print(f"\n{report_markdown(cc, read_all(out))}\n\n{len(lines)} main-stage results in {out/RESULTS_FILE} "
           f"({time.perf_counter() - t0:.0f} s)")
     return 0

@@ -394,8 +394,9 @@ def measure_inversion(policy_dir, n_prompts=32, k=16, alpha=4.0, max_new_tokens=
             'base_samples': inversion_study(policy, base, tok, prompts, alpha, k, max_new_tokens, seed, 'base')}
 
 # %% ../nbs/12_references.ipynb #8bc26cbb
+from .command import Parser, command
 def _references_parser():
-    p = argparse.ArgumentParser(prog='powerflow references', description='Training-free references for p_base^alpha '
+    p = Parser(prog='powerflow references', description='Training-free references for p_base^alpha '
                                 'on the tiny addition model (T = 1/alpha, power sampling), and the inversion rate of a policy.')
     sub = p.add_subparsers(dest='what', required=True, metavar='{sample,inversion}')
     s = sub.add_parser('sample', help='avg@k / pass@k / length of base, T=1/alpha and power sampling (+ acceptance, cost)')
@@ -416,19 +417,19 @@ def _references_parser():
     i.add_argument('--out', default=None, help=f'JSON output (e.g. {INVERSION_JSON})')
     return p
 
+@command('powerflow references')
 def references_main(argv=None):
     "`powerflow references sample|inversion ...`"
     argv = sys.argv[1:] if argv is None else list(argv)
     a = _references_parser().parse_args(argv)
+    for n in ('n_problems', 'n_prompts', 'k', 'max_new_tokens'):     # checked before any model is loaded
+        if getattr(a, n, 1) < 1: raise ValueError(f"--{n.replace('_', '-')} must be >= 1, got {getattr(a, n)}")
     if a.threads: torch.set_num_threads(a.threads)
     t0 = time.perf_counter()
-    try:
-        if a.what == 'sample':
-            res = measure_references(a.n_problems, a.k, a.max_new_tokens, a.alpha, a.block_size, a.sweeps, tuple(a.seeds), a.model)
-        else:
-            res = measure_inversion(a.policy, a.n_prompts, a.k, a.alpha, a.max_new_tokens, a.seed, a.base)
-    except (ValueError, FileNotFoundError) as e:
-        print(f'powerflow references: error: {e}', file=sys.stderr); return 2
+    if a.what == 'sample':
+        res = measure_references(a.n_problems, a.k, a.max_new_tokens, a.alpha, a.block_size, a.sweeps, tuple(a.seeds), a.model)
+    else:
+        res = measure_inversion(a.policy, a.n_prompts, a.k, a.alpha, a.max_new_tokens, a.seed, a.base)
     res['command'] = 'powerflow references ' + ' '.join(argv)
     res['total_seconds'] = time.perf_counter() - t0
     if a.what == 'inversion':

@@ -523,10 +523,11 @@ def make_engine(name: str, model, tokenizer, **kw):
     raise ValueError(f"unknown rollout engine {name!r}: use 'hf' or 'vllm'")
 
 # %% ../nbs/08_rollout.ipynb #09dc74db
+from .command import Parser, command
 def _default_model_dir(): return Path(__file__).resolve().parent.parent/'data'/'tinylm'
 
 def _sample_parser():
-    p = argparse.ArgumentParser(prog='powerflow sample', description='Sample k responses per prompt from a saved model.')
+    p = Parser(prog='powerflow sample', description='Sample k responses per prompt from a saved model.')
     p.add_argument('--model', default=None, help='a save_pretrained folder (default: the shipped tiny model data/tinylm)')
     p.add_argument('--prompt', action='append', required=True, help='a prompt (repeat the flag for several); \\n means newline')
     p.add_argument('--k', type=int, default=4, help='samples per prompt')
@@ -538,6 +539,7 @@ def _sample_parser():
     p.add_argument('--dtype', choices=['float32', 'bfloat16'], default='float32', help='model weights dtype')
     return p
 
+@command('powerflow sample')
 def sample_main(argv=None):
     "`powerflow sample`: print k samples per prompt; returns the `Rollout`"
     a = _sample_parser().parse_args(argv)

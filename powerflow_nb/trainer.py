@@ -815,12 +815,13 @@ def save_final(self:Trainer):
                   str(d/'logz.safetensors'))
 
 # %% ../nbs/11_trainer.ipynb #9aa6b832
+from .command import Parser, command
 def train(cfg: TrainConfig, **kw) -> dict:
     "Build a `Trainer` for `cfg` (kw: model, tokenizer, accelerator, check_answer) and run it; the last step's metrics."
     return Trainer(cfg, **kw).fit()
 
 def _train_parser():
-    p = argparse.ArgumentParser(prog='powerflow train', formatter_class=argparse.RawDescriptionHelpFormatter,
+    p = Parser(prog='powerflow train', formatter_class=argparse.RawDescriptionHelpFormatter,
         description='Fine-tune a causal LM toward p_base^alpha (PowerFlow) or with another objective. '
                     'Multi-process: `accelerate launch [--config_file F] -m powerflow_nb.trainer --config ...`.',
         epilog='config keys (YAML or key=value):\n' + '\n'.join(
@@ -830,15 +831,13 @@ def _train_parser():
     p.add_argument('overrides', nargs='*', metavar='key=value', help='override config keys, e.g. alpha=2 lr=3e-5')
     return p
 
+@command('powerflow train')
 def train_main(argv=None):
     "`powerflow train --config FILE [key=value ...]`"
     args = _train_parser().parse_args(argv)
-    try:
-        cfg = TrainConfig.load(args.config, args.overrides)
-        if args.print_config: print(cfg.describe()); return 0
-        m = train(cfg)
-    except ValueError as e:
-        print(f'powerflow train: error: {e}', file=sys.stderr); return 2
+    cfg = TrainConfig.load(args.config, args.overrides)
+    if args.print_config: print(cfg.describe()); return 0
+    m = train(cfg)
     print(json.dumps(m))
     return 0
 
