@@ -90,6 +90,7 @@ DATA_WRITERS = {
     'data/toy_sweep': '05_toy_lab.ipynb',
     'data/tinylm': '06_tinylm.ipynb', 'data/tinylm_mixed': '06_tinylm.ipynb',
     'data/results/references_tiny.json': '12_references.ipynb', 'data/results/inversion_rate_tiny.json': '12_references.ipynb',
+    'data/results/demo': '11a_demo.ipynb',
     'data/results/compare': '13_compare.ipynb', 'data/results/length_targets.json': '13_compare.ipynb',
     'data/creative/prompts.jsonl': 'input', 'data/creative/train_prompts.jsonl': 'input', 'data/creative/README.md': 'input',
     'data/creative': '14_creativity.ipynb',
