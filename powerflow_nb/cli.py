@@ -9,6 +9,7 @@ __all__ = ['COMMANDS', 'main']
 
 # %% ../nbs/99_cli.ipynb #cc780e01
 import argparse, importlib, sys
+from .command import Parser, command
 
 # %% ../nbs/99_cli.ipynb #e6e7cd2c
 COMMANDS = {
@@ -31,18 +32,21 @@ COMMANDS = {
 
 # %% ../nbs/99_cli.ipynb #8e74252d
 def _parser():
-    p = argparse.ArgumentParser(prog='powerflow', description='PowerFlow: alpha-power distribution matching, from toys to LLMs.',
+    _w = max(map(len, COMMANDS)) + 2                # the command names' column
+    p = Parser(prog='powerflow', description='PowerFlow: alpha-power distribution matching, from toys to LLMs.',
                                 formatter_class=argparse.RawDescriptionHelpFormatter,
-                                epilog='commands:\n' + '\n'.join(f'  {k:<12}{v[2]}' for k,v in COMMANDS.items()) +
+                                epilog='commands:\n' + '\n'.join(f'  {k:<{_w}}{v[2]}' for k,v in COMMANDS.items()) +
                                        "\n\n`powerflow COMMAND --help` documents a command's options.")
     p.add_argument('command', choices=list(COMMANDS), metavar='COMMAND', help='one of: ' + ', '.join(COMMANDS))
     p.add_argument('args', nargs=argparse.REMAINDER, help='options for the command')
     return p
 
 # %% ../nbs/99_cli.ipynb #a7d074a6
+@command('powerflow')
 def main(argv=None):
-    "Entry point of the `powerflow` script"
+    "Entry point of the `powerflow` script: dispatch to the command's `xxx_main`; its exit status (0 unless it returns an int)"
     argv = sys.argv[1:] if argv is None else list(argv)
     ns = _parser().parse_args(argv)
     module, func, _ = COMMANDS[ns.command]
-    return getattr(importlib.import_module(module), func)(ns.args)
+    rc = getattr(importlib.import_module(module), func)(ns.args)
+    return rc if isinstance(rc, int) else 0     # some commands return their result (a Rollout, a path) for notebook use

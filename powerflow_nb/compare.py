@@ -17,7 +17,7 @@ __all__ = ['METHOD_KINDS', 'BUDGET_KEYS', 'CURVE_KEYS', 'GRID_FILE', 'RESULTS_FI
            'run_compare', 'main_lines', 'summarize', 'summary_markdown', 'base_tuning_score', 'grid_markdown',
            'paired_diff', 'pairs_of', 'paired_markdown', 'report_markdown', 'smoke_config', 'parse_shard',
            'compare_main', 'curves_frame', 'curves_chart', 'pass_frame', 'pass_chart', 'quality_diversity_chart',
-           'grid_chart', 'paired_gap']
+           'grid_chart', 'reward_accuracy_frame', 'reward_accuracy_chart', 'response_records', 'paired_gap']
 
 # %% ../nbs/13_compare.ipynb #06977a8f
 import argparse, contextlib, copy, hashlib, importlib, json, math, os, re, shlex, signal, socket, subprocess, sys, time
@@ -155,14 +155,14 @@ def _known(d, cls, where):
 
 def base_train_config(cc):
     "The shared TrainConfig: `cc.base` plus `cc.train` (no method overrides yet)."
-    from powerflow_nb.trainer import TrainConfig, _update
+    from powerflow_nb.trainer import TrainConfig, update_config
     from powerflow_nb.eval import default_check
     if cc.base == 'demo':
         from powerflow_nb.demo import demo_config
         cfg = demo_config()
     elif cc.base == 'default': cfg = TrainConfig()
     else: cfg = TrainConfig.load(cc.base)
-    cfg = _update(cfg, cc.train, f'{cc.name}: train')
+    cfg = update_config(cfg, cc.train, f'{cc.name}: train')
     if cc.model: cfg.model = cc.model
     if cc.train_task: cfg.prompts, cfg.check = str(task_prompt_file(cc, cfg)), default_check(cc.train_task)
     return cfg
@@ -181,8 +181,8 @@ def task_prompt_file(cc, cfg) -> Path:
 def method_train_config(cc, method, seed, runs_root=None, stage='main', lr=None):
     """The TrainConfig of one unit: shared config + method overrides + seed (+ the lr it runs at, + the grid's steps in
     stage 'grid') and its own run folder <root>/[grid/]<method>/[lr<lr>/]seed<s>."""
-    from powerflow_nb.trainer import _update
-    cfg = _update(base_train_config(cc), method.train, f'method {method.name!r}: train')
+    from powerflow_nb.trainer import update_config
+    cfg = update_config(base_train_config(cc), method.train, f'method {method.name!r}: train')
     cfg.seed = seed
     if lr is not None: cfg.lr = float(lr)
     if stage == 'grid': cfg.steps = cc.tune.steps
@@ -350,7 +350,7 @@ def eval_policy(model, tok, cc, seed, temperature=None, shared_cfg=None, setup=N
     shared = shared_cfg or base_train_config(cc)
     rows, check, style, mnt = setup or eval_setup(cc, shared)
     if shared.chat_template:
-        from powerflow_nb.trainer import apply_chat_template
+        from powerflow_nb.prompts import apply_chat_template
         rows = apply_chat_template(rows, tok)
     ev = ev or cc.eval
     m = evaluate(model, tok, rows, k=ev.k, check=check, temperature=temperature or ev.temperature, top_p=ev.top_p,
@@ -396,8 +396,8 @@ def _base_model(cfg):
     "The starting model of `cfg` (loaded once per process and kept: training-free rows never modify it)."
     key = cfg.model
     if key not in _BASE_CACHE:
-        from powerflow_nb.trainer import _load_model
-        model, tok = _load_model(cfg)
+        from powerflow_nb.trainer import load_model
+        model, tok = load_model(cfg)
         if tok.pad_token_id is None: tok.pad_token = tok.eos_token
         _BASE_CACHE[key] = (model.eval(), tok)
     return _BASE_CACHE[key]
@@ -978,6 +978,7 @@ def report_markdown(cc, lines) -> str:
     return '\n'.join(out)
 
 # %% ../nbs/13_compare.ipynb #62ef76ab
+from .command import Parser, command
 SMOKE = dict(steps=2, n=8, k=4, seeds=2, lrs=2)
 
 def smoke_config(cc) -> CompareConfig:
@@ -1003,7 +1004,7 @@ def parse_shard(s) -> tuple[int, int]:
     return int(m[1]), int(m[2])
 
 def _parser():
-    p = argparse.ArgumentParser(prog='powerflow compare', formatter_class=argparse.RawDescriptionHelpFormatter,
+    p = Parser(prog='powerflow compare', formatter_class=argparse.RawDescriptionHelpFormatter,
         description='Train every method x seed of a comparison config through the same Trainer (same prompts, budget, '
                     'seeds), evaluate each final policy on the same held-out problems, and write results.jsonl, '
                     'summary.md and command.txt. With tune.lrs in the config, an lr grid runs first on a tuning set '
@@ -1038,66 +1039,71 @@ def _parser():
     p.add_argument('--runs-root', help='training run folders (default <runs_dir>/<name>, or <out>/runs with --smoke)')
     return p
 
+@command('powerflow compare')
 def compare_main(argv=None):
     "`powerflow compare --config FILE [--smoke] [--workers N] [--shard I/N] [--stage all|grid|main] [--plan]`"
     argv = sys.argv[1:] if argv is None else list(argv)
     a = _parser().parse_args(argv)
-    try:
-        if a.worker_id is not None:                  # a worker started by --workers: run units until none is left
-            _die_with_parent()
-            import torch; torch.set_num_threads(1)
-            cc = load_compare(a.config)
-            shard = parse_shard(a.shard)
-            tag = f'w{a.worker_id}' + (f'@{a.shard}' if shard[1] > 1 else '')
-            log = (lambda s: None) if a.no_progress else (lambda s: print(f'[{tag}] {s}', flush=True))
-            work_loop(cc, Path(a.out), a.runs_root, all_units(cc, a.stage, shard), worker=tag, log=log, train_progress=a.train_progress)
-            return 0
-        cc = load_compare(a.config, sets=a.sets)
-        if a.methods:
-            unknown = [n for n in a.methods if n not in [m.name for m in cc.methods]]
-            if unknown: raise ValueError(f"--methods {unknown} not in the config ({[m.name for m in cc.methods]})")
-            cc.methods = [m for m in cc.methods if m.name in a.methods]
-            if cc.baseline not in a.methods: cc.baseline = ''
-            cc.pairs = [p for p in cc.pairs if all(x in a.methods for x in p)]
-        if a.seeds:
-            if not set(a.seeds) <= set(cc.seeds): raise ValueError(f"--seeds {a.seeds} must be a subset of the config's {cc.seeds}")
-            cc.seeds = [s for s in cc.seeds if s in a.seeds]
-        if a.smoke: cc = smoke_config(cc)
-        if a.print_config: print(yaml.safe_dump(to_dict(cc), sort_keys=False)); return 0
-        if a.workers < 1: raise ValueError(f"--workers must be >= 1, got {a.workers}")
+    if a.worker_id is not None:                  # a worker started by --workers: run units until none is left
+        _die_with_parent()
+        import torch; torch.set_num_threads(1)
+        cc = load_compare(a.config)
         shard = parse_shard(a.shard)
-        out = Path(a.out) if a.out else (Path('runs/compare_smoke')/cc.name if a.smoke else Path(cc.results_dir)/cc.name)
-        runs_root = Path(a.runs_root) if a.runs_root else (out/'runs' if a.smoke else None)
-        t0 = time.perf_counter()
-        lines = run_compare(cc, out, runs_root, command='powerflow compare ' + ' '.join(map(shlex.quote, argv)),
-                            progress=not a.no_progress, train_progress=a.train_progress, workers=a.workers, shard=shard,
-                            stage=a.stage, plan_only=a.plan)
-        if a.plan: return 0
-    except ValueError as e:
-        print(f'powerflow compare: error: {e}', file=sys.stderr); return 2
+        tag = f'w{a.worker_id}' + (f'@{a.shard}' if shard[1] > 1 else '')
+        log = (lambda s: None) if a.no_progress else (lambda s: print(f'[{tag}] {s}', flush=True))
+        work_loop(cc, Path(a.out), a.runs_root, all_units(cc, a.stage, shard), worker=tag, log=log, train_progress=a.train_progress)
+        return 0
+    cc = load_compare(a.config, sets=a.sets)
+    if a.methods:
+        unknown = [n for n in a.methods if n not in [m.name for m in cc.methods]]
+        if unknown: raise ValueError(f"--methods {unknown} not in the config ({[m.name for m in cc.methods]})")
+        cc.methods = [m for m in cc.methods if m.name in a.methods]
+        if cc.baseline not in a.methods: cc.baseline = ''
+        cc.pairs = [p for p in cc.pairs if all(x in a.methods for x in p)]
+    if a.seeds:
+        if not set(a.seeds) <= set(cc.seeds): raise ValueError(f"--seeds {a.seeds} must be a subset of the config's {cc.seeds}")
+        cc.seeds = [s for s in cc.seeds if s in a.seeds]
+    if a.smoke: cc = smoke_config(cc)
+    if a.print_config: print(yaml.safe_dump(to_dict(cc), sort_keys=False)); return 0
+    if a.workers < 1: raise ValueError(f"--workers must be >= 1, got {a.workers}")
+    shard = parse_shard(a.shard)
+    out = Path(a.out) if a.out else (Path('runs/compare_smoke')/cc.name if a.smoke else Path(cc.results_dir)/cc.name)
+    runs_root = Path(a.runs_root) if a.runs_root else (out/'runs' if a.smoke else None)
+    t0 = time.perf_counter()
+    lines = run_compare(cc, out, runs_root, command='powerflow compare ' + ' '.join(map(shlex.quote, argv)),
+                        progress=not a.no_progress, train_progress=a.train_progress, workers=a.workers, shard=shard,
+                        stage=a.stage, plan_only=a.plan)
+    if a.plan: return 0
     print(f"\n{report_markdown(cc, read_all(out))}\n\n{len(lines)} main-stage results in {out/RESULTS_FILE} "
           f"({time.perf_counter() - t0:.0f} s)")
     return 0
 
 # %% ../nbs/13_compare.ipynb #07a567ec
 def curves_frame(lines, keys=('accuracy', 'length_mean'), window=5):
-    "Long DataFrame (method, step, metric, value): per-step training metrics, rolling mean per run, then mean over seeds."
+    """Long DataFrame (method, step, metric, raw, value): per-step training metrics averaged over seeds (`raw`) and the
+    same after a `window`-step rolling mean per run (`value`)."""
     import pandas as pd
     recs = [dict(method=l['method'], seed=l['seed'], **c) for l in main_lines(lines) for c in l.get('curve', [])]
-    if not recs: return pd.DataFrame(columns=['method', 'step', 'metric', 'value'])
+    if not recs: return pd.DataFrame(columns=['method', 'step', 'metric', 'raw', 'value'])
     df = pd.DataFrame(recs).sort_values(['method', 'seed', 'step'])
     keys = [k for k in keys if k in df]
-    for k in keys: df[k] = df.groupby(['method', 'seed'])[k].transform(lambda v: v.rolling(window, min_periods=1).mean())
-    df = df.groupby(['method', 'step'], as_index=False)[keys].mean()
-    return df.melt(id_vars=['method', 'step'], value_vars=keys, var_name='metric')
+    sm = df.copy()
+    for k in keys: sm[k] = sm.groupby(['method', 'seed'])[k].transform(lambda v: v.rolling(window, min_periods=1).mean())
+    raw = df.groupby(['method', 'step'], as_index=False)[keys].mean().melt(id_vars=['method', 'step'], value_vars=keys,
+                                                                           var_name='metric', value_name='raw')
+    smooth = sm.groupby(['method', 'step'], as_index=False)[keys].mean().melt(id_vars=['method', 'step'], value_vars=keys,
+                                                                              var_name='metric')
+    return raw.merge(smooth, on=['method', 'step', 'metric'])
 
 def curves_chart(lines, keys=('accuracy', 'length_mean'), window=5, order=None):
-    "Training accuracy and length per method over steps (the paper's Figure-3 analogue)."
+    "Training accuracy and length per method over steps (the paper's Figure-3 analogue): smoothed lines over faint raw ones."
     import altair as alt
     df = curves_frame(lines, keys, window)
     color = alt.Color('method:N', sort=order, scale=color_scale(order or sorted(df.method.unique())), legend=alt.Legend(title=None))
-    return alt.Chart(df).mark_line().encode(x=alt.X('step:Q'), y=alt.Y('value:Q', scale=alt.Scale(zero=False), title=None),
-        color=color).properties(width=260, height=180).facet(
+    base = alt.Chart().encode(x=alt.X('step:Q'), color=color)
+    raw = base.mark_line(opacity=0.25, strokeWidth=1).encode(y=alt.Y('raw:Q', scale=alt.Scale(zero=False), title=None))
+    smooth = base.mark_line(strokeWidth=2).encode(y=alt.Y('value:Q', scale=alt.Scale(zero=False), title=None))
+    return alt.layer(raw, smooth, data=df).properties(width=260, height=180).facet(
         column=alt.Column('metric:N', title=None, header=alt.Header(labelFontSize=12))).resolve_scale(y='independent')
 
 def pass_frame(lines):
@@ -1132,10 +1138,9 @@ def quality_diversity_chart(rows, k, x='distinct_answers', x_title=None):
                         'distinct_correct': 'distinct correct samples per problem'}.get(x, x)
     base = alt.Chart(df).encode(x=alt.X('div:Q', title=title, scale=alt.Scale(zero=False)))
     pts = base.mark_point(filled=True, size=70).encode(y=alt.Y('avg:Q', title=f'avg@{k} (%)', scale=alt.Scale(zero=False)),
-                                                       color=alt.Color('method:N', scale=color_scale(df.method), legend=None))
+                                                       color=alt.Color('method:N', scale=color_scale(df.method), legend=alt.Legend(title=None)))
     bars = base.mark_rule().encode(y='lo:Q', y2='hi:Q', color=alt.Color('method:N', scale=color_scale(df.method), legend=None))
-    text = base.mark_text(align='left', dx=6, fontSize=11).encode(y='avg:Q', text='method:N')
-    return (bars + pts + text).properties(width=360, height=240)
+    return (bars + pts).properties(width=360, height=240)
 
 def grid_chart(cc, lines):
     "Tuning avg@k against the learning rate (log axis), one line per trained method, the chosen lr circled."
@@ -1156,6 +1161,41 @@ def grid_chart(cc, lines):
                  alt.Chart(base).mark_text(align='left', dx=4, dy=-6, color='gray', fontSize=11).encode(
                      y='score:Q', x=alt.value(0), text='label:N')
     return chart.properties(width=340, height=220)
+
+# %% ../nbs/13_compare.ipynb #4f083251
+def reward_accuracy_frame(lines, method, window=5):
+    "Long DataFrame (run, step, metric, value) of `method`'s training reward and accuracy per step, rolling mean per run."
+    import pandas as pd
+    recs = []
+    for l in lines:
+        if l['method'] != method: continue
+        run = f"{l.get('stage', 'main')} lr {l['lr']:g}" + (f" seed {l['seed']}" if l.get('stage', 'main') == 'main' else '')
+        recs += [dict(run=run, step=c['step'], reward=c.get('reward'), accuracy=c.get('accuracy')) for c in l.get('curve', [])]
+    df = pd.DataFrame(recs, columns=['run', 'step', 'reward', 'accuracy']).sort_values(['run', 'step'])
+    for k in ('reward', 'accuracy'):
+        df[k] = df.groupby('run')[k].transform(lambda v: v.astype(float).rolling(window, min_periods=1).mean())
+    return df.melt(id_vars=['run', 'step'], value_vars=['reward', 'accuracy'], var_name='metric')
+
+def reward_accuracy_chart(lines, method, window=5):
+    "Reward and training accuracy of every run of `method` over steps, one panel each (independent scales)."
+    import altair as alt
+    return alt.Chart(reward_accuracy_frame(lines, method, window)).mark_line().encode(
+        x='step:Q', y=alt.Y('value:Q', scale=alt.Scale(zero=False), title=None),
+        color=alt.Color('run:N', legend=alt.Legend(title=None))).properties(width=250, height=170).facet(
+        column=alt.Column('metric:N', title=None)).resolve_scale(y='independent')
+
+# %% ../nbs/13_compare.ipynb #4cf8854e
+def response_records(model, tok, rows, check='addition', k=8, max_new_tokens=72, seed=0) -> list[dict]:
+    "k temperature-1 samples per row of `rows`: problem index, text, correctness, length and self-certainty under `model`."
+    from powerflow_nb.rollout import make_engine, SamplingConfig, self_certainty
+    from powerflow_nb.eval import get_check
+    chk = get_check(check) if isinstance(check, str) else check
+    model.eval()
+    ro = make_engine('hf', model, tok).generate([r['prompt'] for r in rows],
+                                                SamplingConfig(k=k, temperature=1.0, max_new_tokens=max_new_tokens, seed=seed))
+    sc = self_certainty(model, ro, pad_id=tok.pad_token_id or 0).tolist()
+    return [dict(problem=p, text=t, correct=bool(chk(t, rows[p]['answer'])), length=int(n), self_certainty=float(s))
+            for p, t, n, s in zip(ro.prompt_index.tolist(), ro.texts, ro.lengths.tolist(), sc)]
 
 # %% ../nbs/13_compare.ipynb #e3957cad
 def paired_gap(lines, a, b, k) -> tuple[float, float, int]:

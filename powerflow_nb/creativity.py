@@ -1,4 +1,4 @@
-"""The measuring stick for PowerFlow's second claim (SPEC §5–6): flattening an instruct model with
+"""The measuring stick for PowerFlow's second claim: flattening an instruct model with
 α = 0.5 should raise the *diversity* of its answers to creative prompts without lowering their
 *quality*, and do better than simply raising the sampling temperature.
 
@@ -274,6 +274,7 @@ def sample_responses(model, tokenizer, prompts, temperature: float, k: int = 4, 
     return recs
 
 # %% ../nbs/14_creativity.ipynb #b317f0b2
+from .command import Parser, command
 SWEEP_PATH = CREATIVE_DIR/'temperature_sweep.json'
 DEFAULT_TEMPERATURES = (0.6, 0.8, 1.0, 1.2, 1.4, 1.6)
 
@@ -302,10 +303,18 @@ def temperature_sweep(model, tokenizer, prompts, temperatures=DEFAULT_TEMPERATUR
                 seconds=dict(sampling=round(t_sample, 1), total=round(time.time() - t0, 1)),
                 points=points, samples=samples)
 
+def _check_sampling_args(a):
+    "Refuse impossible sampling options before SmolLM2 is loaded (one line via `command`)."
+    for n in ('per_kind', 'k', 'max_new_tokens'):
+        if getattr(a, n, 1) < 1: raise ValueError(f"--{n.replace('_', '-')} must be >= 1, got {getattr(a, n)}")
+    bad = [t for t in getattr(a, 'temperatures', []) if not t > 0]
+    if bad: raise ValueError(f'--temperatures must be > 0, got {bad}')
+
+@command('powerflow creativity-sweep')
 def creativity_sweep_main(argv=None):
     "CLI: `powerflow creativity-sweep` samples SmolLM2-135M-Instruct across temperatures and writes the metrics JSON."
     import argparse
-    ap = argparse.ArgumentParser(prog='powerflow creativity-sweep', description=creativity_sweep_main.__doc__)
+    ap = Parser(prog='powerflow creativity-sweep', description=creativity_sweep_main.__doc__)
     ap.add_argument('--temperatures', type=float, nargs='+', default=list(DEFAULT_TEMPERATURES))
     ap.add_argument('--per-kind', type=int, default=3, help='prompts of each kind (poem, story, joke)')
     ap.add_argument('--k', type=int, default=4, help='samples per prompt')
@@ -314,6 +323,7 @@ def creativity_sweep_main(argv=None):
     ap.add_argument('--out', default=str(SWEEP_PATH))
     ap.add_argument('--threads', type=int, default=None, help='torch CPU threads (1 is fastest on a busy shared machine)')
     a = ap.parse_args(argv)
+    _check_sampling_args(a)
     if a.threads: torch.set_num_threads(a.threads)
     from powerflow_nb.smollm import load_smollm2
     model, tok = load_smollm2()
@@ -335,6 +345,7 @@ def train_prompt_file(path=None, n_per_kind: int = 3, seed: int = 0) -> Path:
     return path
 
 # %% ../nbs/14_creativity.ipynb #d590460e
+from .command import Parser, command
 def load_policy(path, dtype=torch.float32):
     "A trained run's folder (`out_dir` or its `final/`) as (model, tokenizer) in eval mode, padding on the left."
     from transformers import AutoModelForCausalLM, AutoTokenizer
@@ -381,10 +392,11 @@ def creativity_eval(runs: dict, prompts=None, temperature: float = 1.0, k: int =
                             prompt_ids=[p['id'] for p in prompts]),
                 eval_seconds=seconds, runs=records, points=points, samples=samples)
 
+@command('powerflow creativity-eval')
 def creativity_eval_main(argv=None):
     "CLI: `powerflow creativity-eval LABEL=RUN_DIR ...` samples trained runs like the temperature sweep; metrics JSON."
     import argparse
-    ap = argparse.ArgumentParser(prog='powerflow creativity-eval', description=creativity_eval_main.__doc__)
+    ap = Parser(prog='powerflow creativity-eval', description=creativity_eval_main.__doc__)
     ap.add_argument('runs', nargs='+', metavar='LABEL=RUN_DIR', help='e.g. "PowerFlow a=0.5=runs/creative_powerflow"')
     ap.add_argument('--k', type=int, default=4, help='samples per prompt')
     ap.add_argument('--max-new-tokens', type=int, default=64)
@@ -394,6 +406,7 @@ def creativity_eval_main(argv=None):
     ap.add_argument('--command', default=None, help='training command(s) to record in the JSON')
     ap.add_argument('--threads', type=int, default=None, help='torch CPU threads (1 is fastest on a busy shared machine)')
     a = ap.parse_args(argv)
+    _check_sampling_args(a)
     runs = {}
     for spec in a.runs:
         label, sep, d = spec.rpartition('=')

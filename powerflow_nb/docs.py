@@ -261,7 +261,7 @@ def page_name(fm, nb_path):
     return Path(of).stem if of else re.sub(r'^\d+[a-z]?_', '', Path(nb_path).stem)
 
 
-INFRASTRUCTURE = ('01_charts', '15_scale', '98_docs', '99_cli')   # notebooks that build the house, not lessons
+INFRASTRUCTURE = ('01_charts', '01a_command', '15_scale', '98_docs', '99_cli')   # notebooks that build the house, not lessons
 
 def toctree_cell(pages, caption=None):
     "A markdown cell holding a hidden toctree (with an optional sidebar `caption`) that builds the sidebar"
@@ -413,10 +413,12 @@ def build_site(out=None, renderer='auto', force=False, n_workers=2, quiet=True, 
     return out
 
 # %% ../nbs/98_docs.ipynb #4259c465
+from .command import Parser, command
+@command('powerflow docs')
 def docs_main(argv=None):
     "`powerflow docs`: build the documentation site from the notebooks, offline"
     import argparse
-    p = argparse.ArgumentParser(prog='powerflow docs', description='Build the documentation site from the notebooks, offline. '
+    p = Parser(prog='powerflow docs', description='Build the documentation site from the notebooks, offline. '
                                 'Uses nbdev-docs (Quarto) when quarto is installed, otherwise Sphinx + myst-nb + furo.')
     p.add_argument('--out', default=None, help='output folder for the Sphinx site (default: docs/_build/html/)')
     p.add_argument('--renderer', default='auto', choices=['auto', 'sphinx', 'quarto'], help='auto: quarto if on the PATH, else sphinx')
@@ -424,6 +426,8 @@ def docs_main(argv=None):
     p.add_argument('--verbose', action='store_true', help="show Sphinx's progress output")
     p.add_argument('--strict', action='store_true', help="fail when a notebook's API docs cannot be rendered")
     a = p.parse_args(argv)
+    if a.out and Path(a.out).exists() and not Path(a.out).is_dir(): raise ValueError(f'--out {a.out} is a file, not a folder')
+    if a.renderer == 'quarto' and not shutil.which('quarto'): raise ValueError('--renderer quarto: `quarto` is not on the PATH')
     out = build_site(a.out, renderer=a.renderer, force=a.force, quiet=not a.verbose, strict=a.strict)
     print(f'site: {Path(out).resolve()}/index.html')
     return 0

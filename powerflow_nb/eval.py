@@ -31,7 +31,7 @@ def eval_rows(task='addition', n=128, seed=EVAL_SEED, min_digits=1, max_digits=5
                 for e in reasoning_gym.create_dataset(name, size=n or 128, seed=seed, **opts)]
     if not Path(task).exists():
         raise ValueError(f"task {task!r} is not 'addition', a reasoning-gym task name (e.g. basic_arithmetic) or an existing JSONL file")
-    from powerflow_nb.trainer import read_prompt_file
+    from powerflow_nb.prompts import read_prompt_file
     rows = read_prompt_file(task)
     bad = [i for i, r in enumerate(rows) if r['answer'] is None]
     if bad: raise ValueError(f"{task}: rows {bad[:5]} have no 'answer'; evaluation needs one per problem")
@@ -118,6 +118,7 @@ def evaluate(model, tokenizer, rows, k=8, check='addition', temperature=1.0, top
     return out
 
 # %% ../nbs/10_eval.ipynb #455263ed
+from .command import Parser, command
 def _load_for_eval(path):
     if path == 'tinylm':
         from powerflow_nb.tinylm import load_tinylm
@@ -130,7 +131,7 @@ def _load_for_eval(path):
     return AutoModelForCausalLM.from_pretrained(path), AutoTokenizer.from_pretrained(path)
 
 def _eval_parser():
-    p = argparse.ArgumentParser(prog='powerflow eval', description='avg@k, unbiased pass@k (every k <= n) and mean '
+    p = Parser(prog='powerflow eval', description='avg@k, unbiased pass@k (every k <= n) and mean '
                                 'response length of a model on a task, k samples per problem.')
     p.add_argument('--model', default='tinylm', help="Hugging Face folder (e.g. runs/tiny_powerflow/final), 'tinylm' (default) or 'smollm2'")
     p.add_argument('--task', default='addition', help="'addition' (generated, held-out seed), a reasoning-gym task name with optional options (e.g. basic_arithmetic or basic_arithmetic:max_terms=2,max_digits=1), or a JSONL file with prompt and answer")
@@ -152,21 +153,19 @@ def format_metrics(m, keys=None) -> str:
     keys = keys or [k for k, v in m.items() if isinstance(v, (int, float))]
     return '\n'.join(f'{k:<14}{m[k]:.4f}' if isinstance(m[k], float) else f'{k:<14}{m[k]}' for k in keys)
 
+@command('powerflow eval')
 def eval_main(argv=None):
     "`powerflow eval --model PATH --k 8 ...`"
     a = _eval_parser().parse_args(argv)
-    try:
-        if a.k < 1 or a.max_new_tokens < 1: raise ValueError('--k and --max-new-tokens must be positive')
-        if a.threads: torch.set_num_threads(a.threads)
-        model, tok = _load_for_eval(a.model)
-        rows = eval_rows(a.task, a.n_problems, a.data_seed)
-        if a.chat_template:
-            from powerflow_nb.trainer import apply_chat_template
-            rows = apply_chat_template(rows, tok)
-        check = default_check(a.task) if a.check == 'auto' else a.check
-        m = evaluate(model, tok, rows, a.k, check, a.temperature, a.top_p, a.max_new_tokens, a.seed, bf16=a.bf16)
-    except ValueError as e:
-        print(f'powerflow eval: error: {e}', file=sys.stderr); return 2
+    if a.k < 1 or a.max_new_tokens < 1: raise ValueError('--k and --max-new-tokens must be positive')
+    if a.threads: torch.set_num_threads(a.threads)
+    model, tok = _load_for_eval(a.model)
+    rows = eval_rows(a.task, a.n_problems, a.data_seed)
+    if a.chat_template:
+        from powerflow_nb.prompts import apply_chat_template
+        rows = apply_chat_template(rows, tok)
+    check = default_check(a.task) if a.check == 'auto' else a.check
+    m = evaluate(model, tok, rows, a.k, check, a.temperature, a.top_p, a.max_new_tokens, a.seed, bf16=a.bf16)
     m.pop('grids')
     print(format_metrics(m))
     if a.json: Path(a.json).write_text(json.dumps(m, indent=1))

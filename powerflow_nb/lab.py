@@ -323,9 +323,11 @@ def save_sweep_chart(rows, out_dir, html=True, png=True):
     return paths
 
 # %% ../nbs/05_toy_lab.ipynb #1130dfa7
+from .command import Parser, command
+@command('powerflow toy-sweep')
 def sweep_main(argv=None):
     "`powerflow toy-sweep`: train every objective over an α grid on an exact toy; JSONL results plus charts"
-    p = argparse.ArgumentParser(prog='powerflow toy-sweep', description=sweep_main.__doc__)
+    p = Parser(prog='powerflow toy-sweep', description=sweep_main.__doc__)
     p.add_argument('--out', default='runs/toy_sweep', help='output directory (default: runs/toy_sweep)')
     p.add_argument('--alphas', type=float, nargs='+', default=list(SWEEP_ALPHAS), help='α grid (default: 0.5 ... 8 in steps of √2)')
     p.add_argument('--objectives', nargs='+', default=list(OBJECTIVES), choices=list(OBJECTIVES), help='objectives to train')

@@ -319,17 +319,18 @@ def memory_plan(cfg, arch: Arch | None = None, gpus: int = 1, gpu_memory_gib: fl
             'fits': fits, 'max_micro_batch_prompts': best, 'min_grad_accum': accum, 'warnings': warnings}
 
 # %% ../nbs/15_scale.ipynb #d54ce1ff
+from .command import Parser, command
 def _apply_overrides(cfg, overrides):
-    from powerflow_nb.trainer import _update
+    from powerflow_nb.trainer import update_config
     for o in overrides:
         if '=' not in o: raise ValueError(f"override {o!r} must look like key=value")
         k, v = o.split('=', 1)
-        _update(cfg, {k.strip(): yaml.safe_load(v) if v.strip() else ''}, 'command line')
+        update_config(cfg, {k.strip(): yaml.safe_load(v) if v.strip() else ''}, 'command line')
     return cfg
 
 def load_plan_configs(path, overrides=()) -> list:
     "[(label, TrainConfig)]: one for a training YAML, one per trained method for a comparison YAML."
-    from powerflow_nb.trainer import TrainConfig, _update
+    from powerflow_nb.trainer import TrainConfig, update_config
     p = Path(path)
     if not p.is_file(): raise ValueError(f"config file {p} does not exist")
     try: d = yaml.safe_load(p.read_text()) or {}
@@ -343,8 +344,8 @@ def load_plan_configs(path, overrides=()) -> list:
             from powerflow_nb.demo import demo_config
             cfg = demo_config()
         else: cfg = TrainConfig() if base == 'default' else TrainConfig.load(base)
-        _update(cfg, d.get('train') or {}, f'{p} train')
-        _update(cfg, m['train'], f"{p} method {m.get('name')}")
+        update_config(cfg, d.get('train') or {}, f'{p} train')
+        update_config(cfg, m['train'], f"{p} method {m.get('name')}")
         out.append((str(m.get('name', '?')), _apply_overrides(cfg, overrides)))
     if not out: raise ValueError(f"{p}: no method trains a model, nothing to plan")
     return out
@@ -378,12 +379,8 @@ def format_plan(p: dict) -> str:
     lines += [f"WARNING: {w_}" for w_ in p['warnings']]
     return '\n'.join(lines)
 
-class _Parser(argparse.ArgumentParser):
-    def error(self, message):
-        print(f'{self.prog}: error: {message}', file=sys.stderr); sys.exit(2)
-
 def _plan_parser():
-    p = _Parser(prog='powerflow plan', description='Per-GPU memory of a training config before any download: weights, '
+    p = Parser(prog='powerflow plan', description='Per-GPU memory of a training config before any download: weights, '
                 'gradients, optimizer, base copy, activations, logits, vLLM share; the largest micro-batch that fits.')
     p.add_argument('--config', required=True, help='training YAML (powerflow train) or comparison YAML (powerflow compare)')
     p.add_argument('--gpus', type=int, default=None, help='GPUs = training processes (default 1, or the accelerate config)')
@@ -399,27 +396,25 @@ def _plan_parser():
     p.add_argument('overrides', nargs='*', metavar='key=value', help='override training config keys, e.g. grad_accum=8')
     return p
 
+@command('powerflow plan')
 def plan_main(argv=None):
     "`powerflow plan --config FILE [--gpus N] [--gpu-memory GiB] [--json] [key=value ...]`: 0 fits, 1 does not, 2 bad input."
     args = _plan_parser().parse_args(argv)
-    try:
-        gpus, fsdp = args.gpus, args.fsdp
-        if args.accelerate_config:
-            f = Path(args.accelerate_config)
-            if not f.is_file(): raise ValueError(f"accelerate config {f} does not exist")
-            ac = yaml.safe_load(f.read_text()) or {}
-            if not isinstance(ac, dict): raise ValueError(f"accelerate config {f} must be a mapping")
-            gpus = gpus if gpus is not None else int(ac.get('num_processes', 1))
-            fsdp = fsdp or ac.get('distributed_type') == 'FSDP'
-        gpus = 1 if gpus is None else gpus
-        for n in ('prompt_tokens', 'response_tokens'):
-            v = getattr(args, n)
-            if v is not None and v <= 0: raise ValueError(f"--{n.replace('_', '-')} must be a positive integer, got {v}")
-        plans = [(label, memory_plan(cfg, gpus=gpus, gpu_memory_gib=args.gpu_memory, fsdp=fsdp, device=args.device,
-                                     prompt_tokens=args.prompt_tokens, response_tokens=args.response_tokens))
-                 for label, cfg in load_plan_configs(args.config, args.overrides)]
-    except ValueError as e:
-        print(f'powerflow plan: error: {e}', file=sys.stderr); return 2
+    gpus, fsdp = args.gpus, args.fsdp
+    if args.accelerate_config:
+        f = Path(args.accelerate_config)
+        if not f.is_file(): raise ValueError(f"accelerate config {f} does not exist")
+        ac = yaml.safe_load(f.read_text()) or {}
+        if not isinstance(ac, dict): raise ValueError(f"accelerate config {f} must be a mapping")
+        gpus = gpus if gpus is not None else int(ac.get('num_processes', 1))
+        fsdp = fsdp or ac.get('distributed_type') == 'FSDP'
+    gpus = 1 if gpus is None else gpus
+    for n in ('prompt_tokens', 'response_tokens'):
+        v = getattr(args, n)
+        if v is not None and v <= 0: raise ValueError(f"--{n.replace('_', '-')} must be a positive integer, got {v}")
+    plans = [(label, memory_plan(cfg, gpus=gpus, gpu_memory_gib=args.gpu_memory, fsdp=fsdp, device=args.device,
+                                 prompt_tokens=args.prompt_tokens, response_tokens=args.response_tokens))
+             for label, cfg in load_plan_configs(args.config, args.overrides)]
     label, p = max(plans, key=lambda lp: lp[1]['peak_gib'])
     if args.json:
         print(json.dumps({**p, 'method': label or None,

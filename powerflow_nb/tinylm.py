@@ -274,6 +274,7 @@ def load_tinylm(path=None, dtype=torch.float32):
     return AutoModelForCausalLM.from_pretrained(path, dtype=dtype).eval(), tok
 
 # %% ../nbs/06_tinylm.ipynb #b4699e73
+from .command import Parser, command
 SHIPPED_STEPS = 600   # the step count of the shipped data/tinylm (see its model card)
 
 MODEL_CARD = """# tinylm: a 1.8M-parameter character-level Llama that adds numbers
@@ -364,7 +365,7 @@ def write_model_card(out, template=MODEL_CARD, **stats) -> Path:
     return p
 
 def _pretrain_parser():
-    p = argparse.ArgumentParser(prog='powerflow pretrain-tiny',
+    p = Parser(prog='powerflow pretrain-tiny',
                                 description='Pretrain the tiny character-level Llama on addition with worked steps '
                                             '(or on a mixture of solution styles, --mix), save it with its tokenizer, '
                                             'evaluate it and write its model card.')
@@ -384,6 +385,7 @@ def _pretrain_parser():
     p.add_argument('--no-progress', action='store_true', help='no progress bar')
     return p
 
+@command('powerflow pretrain-tiny')
 def pretrain_main(argv=None):
     "CLI: `powerflow pretrain-tiny` trains, saves, evaluates the tiny model and writes its model card."
     p = _pretrain_parser()

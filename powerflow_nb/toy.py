@@ -490,6 +490,7 @@ def alpha_explorer(model: ToyLM = None, alpha=2.0, top=10, world: ToyWorld = Non
     return ui
 
 # %% ../nbs/03_toy.ipynb #b7a0677a
+from .command import Parser, command
 import argparse, sys
 from pathlib import Path
 
@@ -502,9 +503,10 @@ def _length_overview(world, alphas):
     ).properties(width=170, height=150, title='length distributions: p_base, the α-power target p_α, and PowerFlow\'s π*'
     ).configure_axisX(labelAngle=0)
 
+@command('powerflow toy-demo')
 def demo_main(argv=None):
     "`powerflow toy-demo`: print the α-power target of the toy base model for a few α and write its charts."
-    p = argparse.ArgumentParser(prog='powerflow toy-demo', description='The alpha-power target p_alpha ∝ p_base^alpha of an exact toy '
+    p = Parser(prog='powerflow toy-demo', description='The alpha-power target p_alpha ∝ p_base^alpha of an exact toy '
                                 'base model, with the length-aware fixed point pi* of PowerFlow: printed, and charted as PNG + Vega-Lite JSON.')
     p.add_argument('--out', default='runs/toy-demo', help='folder for the charts (default: runs/toy-demo)')
     p.add_argument('--alphas', default='0.5,1,2,4', help='comma-separated alphas (default: 0.5,1,2,4)')

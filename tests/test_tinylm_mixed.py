@@ -38,8 +38,7 @@ def test_swap_keeps_length_and_answer():
 
 
 def test_bad_mix_is_one_line_cli_error(capsys):
-    with pytest.raises(SystemExit) as e: pretrain_main(['--mix', 'worked=1,long=1', '--out', '/nonexistent'])
-    assert e.value.code == 2
+    assert pretrain_main(['--mix', 'worked=1,long=1', '--out', '/nonexistent']) == 2
     err = capsys.readouterr().err.strip().splitlines()[-1]
     assert err.startswith('powerflow pretrain-tiny: error: --mix: unknown style') and 'Traceback' not in err
 
@@ -74,5 +73,4 @@ def test_shipped_mixed_model_uses_both_styles(mixed):
 
 
 def test_bad_steps_is_one_line_cli_error(capsys):
-    with pytest.raises(SystemExit) as e: pretrain_main(['--steps', '0', '--out', '/nonexistent'])
-    assert e.value.code == 2 and capsys.readouterr().err.strip().splitlines()[-1].endswith('--steps must be >= 1, got 0')
+    assert pretrain_main(['--steps', '0', '--out', '/nonexistent']) == 2 and capsys.readouterr().err.strip().splitlines()[-1].endswith('--steps must be >= 1, got 0')
