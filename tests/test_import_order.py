@@ -126,9 +126,8 @@ def test_every_shipped_data_entry_has_a_writer():
     assert not unlisted, f'shipped data without a writing notebook in DATA_WRITERS: {unlisted}'
 
 
-# data read before the notebook that writes it, owned by another change
-KNOWN_LATER_DATA = {'11a_demo.ipynb': 'the demo page tabulates the training-free references of data/results/references_tiny.json, '
-                                      'which 12_references writes: that table belongs in 12_references (or 13_compare)'}
+# data read before the notebook that writes it, owned by another change (none today)
+KNOWN_LATER_DATA = {}
 
 
 @pytest.mark.parametrize('nb', [pytest.param(nb, marks=pytest.mark.xfail(reason=KNOWN_LATER_DATA[nb], strict=False))
