@@ -25,7 +25,8 @@ from dataclasses import dataclass, field, fields, asdict, replace, MISSING as da
 from pathlib import Path
 import numpy as np
 import yaml
-from .charts import color_scale   # one colour per method, project-wide
+from .charts import color_scale
+
 
 # %% ../nbs/13_compare.ipynb #9366c71f
 def _f(default, help, choices=None):
@@ -1079,6 +1080,11 @@ def compare_main(argv=None):
     return 0
 
 # %% ../nbs/13_compare.ipynb #07a567ec
+def _names(col, order=None):
+    "The methods of a chart's column in legend order: `order`'s first (those present), then the rest as they come."
+    have = list(dict.fromkeys(map(str, col)))
+    return [m for m in (order or []) if m in have] + [m for m in have if m not in (order or [])] or ['–']
+
 def curves_frame(lines, keys=('accuracy', 'length_mean'), window=5):
     """Long DataFrame (method, step, metric, raw, value): per-step training metrics averaged over seeds (`raw`) and the
     same after a `window`-step rolling mean per run (`value`)."""
@@ -1099,7 +1105,7 @@ def curves_chart(lines, keys=('accuracy', 'length_mean'), window=5, order=None):
     "Training accuracy and length per method over steps (the paper's Figure-3 analogue): smoothed lines over faint raw ones."
     import altair as alt
     df = curves_frame(lines, keys, window)
-    color = alt.Color('method:N', sort=order, scale=color_scale(order or sorted(df.method.unique())), legend=alt.Legend(title=None))
+    color = alt.Color('method:N', scale=color_scale(_names(df.method, order)), legend=alt.Legend(title=None))
     base = alt.Chart().encode(x=alt.X('step:Q'), color=color)
     raw = base.mark_line(opacity=0.25, strokeWidth=1).encode(y=alt.Y('raw:Q', scale=alt.Scale(zero=False), title=None))
     smooth = base.mark_line(strokeWidth=2).encode(y=alt.Y('value:Q', scale=alt.Scale(zero=False), title=None))
@@ -1126,7 +1132,7 @@ def pass_chart(lines, order=None):
     df = pass_frame(lines)
     return alt.Chart(df).mark_line(point=True).encode(x=alt.X('n:Q', title='n (samples)'),
         y=alt.Y('pass:Q', title='pass@n', scale=alt.Scale(zero=False)),
-        color=alt.Color('method:N', sort=order, scale=color_scale(order or sorted(df.method.unique())), legend=alt.Legend(title=None))).properties(width=320, height=220)
+        color=alt.Color('method:N', scale=color_scale(_names(df.method, order)), legend=alt.Legend(title=None))).properties(width=320, height=220)
 
 def quality_diversity_chart(rows, k, x='distinct_answers', x_title=None):
     "avg@k (± SE across seeds) against a diversity column of `summarize` (default: distinct final answers per problem)."
@@ -1138,8 +1144,8 @@ def quality_diversity_chart(rows, k, x='distinct_answers', x_title=None):
                         'distinct_correct': 'distinct correct samples per problem'}.get(x, x)
     base = alt.Chart(df).encode(x=alt.X('div:Q', title=title, scale=alt.Scale(zero=False)))
     pts = base.mark_point(filled=True, size=70).encode(y=alt.Y('avg:Q', title=f'avg@{k} (%)', scale=alt.Scale(zero=False)),
-                                                       color=alt.Color('method:N', scale=color_scale(df.method), legend=alt.Legend(title=None)))
-    bars = base.mark_rule().encode(y='lo:Q', y2='hi:Q', color=alt.Color('method:N', scale=color_scale(df.method), legend=None))
+                                                       color=alt.Color('method:N', scale=color_scale(_names(df.method)), legend=alt.Legend(title=None)))
+    bars = base.mark_rule().encode(y='lo:Q', y2='hi:Q', color=alt.Color('method:N', scale=color_scale(_names(df.method)), legend=None))
     return (bars + pts).properties(width=360, height=240)
 
 def grid_chart(cc, lines):
@@ -1150,7 +1156,7 @@ def grid_chart(cc, lines):
     if df.empty: df = pd.DataFrame(columns=['method', 'lr', 'score', 'chosen'])
     enc = dict(x=alt.X('lr:Q', scale=alt.Scale(type='log', nice=False), axis=alt.Axis(format='.0e'), title='learning rate'),
                y=alt.Y('score:Q', title=f'tuning avg@{cc.tune.k} (%)', scale=alt.Scale(zero=False)),
-               color=alt.Color('method:N', sort=[m.name for m in cc.methods], scale=color_scale([m.name for m in cc.methods]), legend=alt.Legend(title=None)))
+               color=alt.Color('method:N', scale=color_scale(_names(df.method, [m.name for m in cc.methods])), legend=alt.Legend(title=None)))
     line = alt.Chart(df).mark_line(point=True).encode(**enc)
     ring = alt.Chart(df[df.chosen] if len(df) else df).mark_point(size=220, strokeWidth=2).encode(**enc)
     chart = line + ring
