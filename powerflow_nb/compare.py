@@ -1159,14 +1159,12 @@ def grid_chart(cc, lines):
                color=alt.Color('method:N', scale=color_scale(_names(df.method, [m.name for m in cc.methods])), legend=alt.Legend(title=None)))
     line = alt.Chart(df).mark_line(point=True).encode(**enc)
     ring = alt.Chart(df[df.chosen] if len(df) else df).mark_point(size=220, strokeWidth=2).encode(**enc)
-    chart = line + ring
+    chart, title = line + ring, alt.Undefined
     b = base_tuning_score(cc, lines)
     if b is not None:                                # the untrained base: the level a useful lr must clear
-        base = pd.DataFrame([dict(score=100 * b, label='untrained base')])
-        chart += alt.Chart(base).mark_rule(strokeDash=[4, 3], color='gray').encode(y='score:Q') + \
-                 alt.Chart(base).mark_text(align='left', dx=4, dy=-6, color='gray', fontSize=11).encode(
-                     y='score:Q', x=alt.value(0), text='label:N')
-    return chart.properties(width=340, height=220)
+        chart += alt.Chart(pd.DataFrame([dict(score=100 * b)])).mark_rule(strokeDash=[4, 3], color='gray').encode(y='score:Q')
+        title = alt.TitleParams(f'dashed: the untrained base, {100 * b:.1f}%', fontSize=11, fontWeight='normal', color='gray', anchor='start')
+    return chart.properties(width=340, height=220, title=title)
 
 # %% ../nbs/13_compare.ipynb #4f083251
 def reward_accuracy_frame(lines, method, window=5):
