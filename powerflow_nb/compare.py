@@ -17,7 +17,7 @@ __all__ = ['METHOD_KINDS', 'BUDGET_KEYS', 'CURVE_KEYS', 'GRID_FILE', 'RESULTS_FI
            'run_compare', 'main_lines', 'summarize', 'summary_markdown', 'base_tuning_score', 'grid_markdown',
            'paired_diff', 'pairs_of', 'paired_markdown', 'report_markdown', 'smoke_config', 'parse_shard',
            'compare_main', 'curves_frame', 'curves_chart', 'pass_frame', 'pass_chart', 'quality_diversity_chart',
-           'grid_chart', 'paired_gap']
+           'grid_chart', 'reward_accuracy_frame', 'reward_accuracy_chart', 'response_records', 'paired_gap']
 
 # %% ../nbs/13_compare.ipynb #06977a8f
 import argparse, contextlib, copy, hashlib, importlib, json, math, os, re, shlex, signal, socket, subprocess, sys, time
@@ -25,6 +25,8 @@ from dataclasses import dataclass, field, fields, asdict, replace, MISSING as da
 from pathlib import Path
 import numpy as np
 import yaml
+from .charts import color_scale
+
 
 # %% ../nbs/13_compare.ipynb #9366c71f
 def _f(default, help, choices=None):
@@ -154,14 +156,14 @@ def _known(d, cls, where):
 
 def base_train_config(cc):
     "The shared TrainConfig: `cc.base` plus `cc.train` (no method overrides yet)."
-    from powerflow_nb.trainer import TrainConfig, _update
+    from powerflow_nb.trainer import TrainConfig, update_config
     from powerflow_nb.eval import default_check
     if cc.base == 'demo':
         from powerflow_nb.demo import demo_config
         cfg = demo_config()
     elif cc.base == 'default': cfg = TrainConfig()
     else: cfg = TrainConfig.load(cc.base)
-    cfg = _update(cfg, cc.train, f'{cc.name}: train')
+    cfg = update_config(cfg, cc.train, f'{cc.name}: train')
     if cc.model: cfg.model = cc.model
     if cc.train_task: cfg.prompts, cfg.check = str(task_prompt_file(cc, cfg)), default_check(cc.train_task)
     return cfg
@@ -180,8 +182,8 @@ def task_prompt_file(cc, cfg) -> Path:
 def method_train_config(cc, method, seed, runs_root=None, stage='main', lr=None):
     """The TrainConfig of one unit: shared config + method overrides + seed (+ the lr it runs at, + the grid's steps in
     stage 'grid') and its own run folder <root>/[grid/]<method>/[lr<lr>/]seed<s>."""
-    from powerflow_nb.trainer import _update
-    cfg = _update(base_train_config(cc), method.train, f'method {method.name!r}: train')
+    from powerflow_nb.trainer import update_config
+    cfg = update_config(base_train_config(cc), method.train, f'method {method.name!r}: train')
     cfg.seed = seed
     if lr is not None: cfg.lr = float(lr)
     if stage == 'grid': cfg.steps = cc.tune.steps
@@ -349,7 +351,7 @@ def eval_policy(model, tok, cc, seed, temperature=None, shared_cfg=None, setup=N
     shared = shared_cfg or base_train_config(cc)
     rows, check, style, mnt = setup or eval_setup(cc, shared)
     if shared.chat_template:
-        from powerflow_nb.trainer import apply_chat_template
+        from powerflow_nb.prompts import apply_chat_template
         rows = apply_chat_template(rows, tok)
     ev = ev or cc.eval
     m = evaluate(model, tok, rows, k=ev.k, check=check, temperature=temperature or ev.temperature, top_p=ev.top_p,
@@ -395,8 +397,8 @@ def _base_model(cfg):
     "The starting model of `cfg` (loaded once per process and kept: training-free rows never modify it)."
     key = cfg.model
     if key not in _BASE_CACHE:
-        from powerflow_nb.trainer import _load_model
-        model, tok = _load_model(cfg)
+        from powerflow_nb.trainer import load_model
+        model, tok = load_model(cfg)
         if tok.pad_token_id is None: tok.pad_token = tok.eos_token
         _BASE_CACHE[key] = (model.eval(), tok)
     return _BASE_CACHE[key]
@@ -1078,24 +1080,36 @@ def compare_main(argv=None):
     return 0
 
 # %% ../nbs/13_compare.ipynb #07a567ec
+def _names(col, order=None):
+    "The methods of a chart's column in legend order: `order`'s first (those present), then the rest as they come."
+    have = list(dict.fromkeys(map(str, col)))
+    return [m for m in (order or []) if m in have] + [m for m in have if m not in (order or [])] or ['–']
+
 def curves_frame(lines, keys=('accuracy', 'length_mean'), window=5):
-    "Long DataFrame (method, step, metric, value): per-step training metrics, rolling mean per run, then mean over seeds."
+    """Long DataFrame (method, step, metric, raw, value): per-step training metrics averaged over seeds (`raw`) and the
+    same after a `window`-step rolling mean per run (`value`)."""
     import pandas as pd
     recs = [dict(method=l['method'], seed=l['seed'], **c) for l in main_lines(lines) for c in l.get('curve', [])]
-    if not recs: return pd.DataFrame(columns=['method', 'step', 'metric', 'value'])
+    if not recs: return pd.DataFrame(columns=['method', 'step', 'metric', 'raw', 'value'])
     df = pd.DataFrame(recs).sort_values(['method', 'seed', 'step'])
     keys = [k for k in keys if k in df]
-    for k in keys: df[k] = df.groupby(['method', 'seed'])[k].transform(lambda v: v.rolling(window, min_periods=1).mean())
-    df = df.groupby(['method', 'step'], as_index=False)[keys].mean()
-    return df.melt(id_vars=['method', 'step'], value_vars=keys, var_name='metric')
+    sm = df.copy()
+    for k in keys: sm[k] = sm.groupby(['method', 'seed'])[k].transform(lambda v: v.rolling(window, min_periods=1).mean())
+    raw = df.groupby(['method', 'step'], as_index=False)[keys].mean().melt(id_vars=['method', 'step'], value_vars=keys,
+                                                                           var_name='metric', value_name='raw')
+    smooth = sm.groupby(['method', 'step'], as_index=False)[keys].mean().melt(id_vars=['method', 'step'], value_vars=keys,
+                                                                              var_name='metric')
+    return raw.merge(smooth, on=['method', 'step', 'metric'])
 
 def curves_chart(lines, keys=('accuracy', 'length_mean'), window=5, order=None):
-    "Training accuracy and length per method over steps (the paper's Figure-3 analogue)."
+    "Training accuracy and length per method over steps (the paper's Figure-3 analogue): smoothed lines over faint raw ones."
     import altair as alt
     df = curves_frame(lines, keys, window)
-    color = alt.Color('method:N', sort=order, legend=alt.Legend(title=None))
-    return alt.Chart(df).mark_line().encode(x=alt.X('step:Q'), y=alt.Y('value:Q', scale=alt.Scale(zero=False), title=None),
-        color=color).properties(width=260, height=180).facet(
+    color = alt.Color('method:N', scale=color_scale(_names(df.method, order)), legend=alt.Legend(title=None))
+    base = alt.Chart().encode(x=alt.X('step:Q'), color=color)
+    raw = base.mark_line(opacity=0.25, strokeWidth=1).encode(y=alt.Y('raw:Q', scale=alt.Scale(zero=False), title=None))
+    smooth = base.mark_line(strokeWidth=2).encode(y=alt.Y('value:Q', scale=alt.Scale(zero=False), title=None))
+    return alt.layer(raw, smooth, data=df).properties(width=260, height=180).facet(
         column=alt.Column('metric:N', title=None, header=alt.Header(labelFontSize=12))).resolve_scale(y='independent')
 
 def pass_frame(lines):
@@ -1118,7 +1132,7 @@ def pass_chart(lines, order=None):
     df = pass_frame(lines)
     return alt.Chart(df).mark_line(point=True).encode(x=alt.X('n:Q', title='n (samples)'),
         y=alt.Y('pass:Q', title='pass@n', scale=alt.Scale(zero=False)),
-        color=alt.Color('method:N', sort=order, legend=alt.Legend(title=None))).properties(width=320, height=220)
+        color=alt.Color('method:N', scale=color_scale(_names(df.method, order)), legend=alt.Legend(title=None))).properties(width=320, height=220)
 
 def quality_diversity_chart(rows, k, x='distinct_answers', x_title=None):
     "avg@k (± SE across seeds) against a diversity column of `summarize` (default: distinct final answers per problem)."
@@ -1130,10 +1144,9 @@ def quality_diversity_chart(rows, k, x='distinct_answers', x_title=None):
                         'distinct_correct': 'distinct correct samples per problem'}.get(x, x)
     base = alt.Chart(df).encode(x=alt.X('div:Q', title=title, scale=alt.Scale(zero=False)))
     pts = base.mark_point(filled=True, size=70).encode(y=alt.Y('avg:Q', title=f'avg@{k} (%)', scale=alt.Scale(zero=False)),
-                                                       color=alt.Color('method:N', legend=None))
-    bars = base.mark_rule().encode(y='lo:Q', y2='hi:Q', color=alt.Color('method:N', legend=None))
-    text = base.mark_text(align='left', dx=6, fontSize=11).encode(y='avg:Q', text='method:N')
-    return (bars + pts + text).properties(width=360, height=240)
+                                                       color=alt.Color('method:N', scale=color_scale(_names(df.method)), legend=alt.Legend(title=None)))
+    bars = base.mark_rule().encode(y='lo:Q', y2='hi:Q', color=alt.Color('method:N', scale=color_scale(_names(df.method)), legend=None))
+    return (bars + pts).properties(width=360, height=240)
 
 def grid_chart(cc, lines):
     "Tuning avg@k against the learning rate (log axis), one line per trained method, the chosen lr circled."
@@ -1143,7 +1156,7 @@ def grid_chart(cc, lines):
     if df.empty: df = pd.DataFrame(columns=['method', 'lr', 'score', 'chosen'])
     enc = dict(x=alt.X('lr:Q', scale=alt.Scale(type='log', nice=False), axis=alt.Axis(format='.0e'), title='learning rate'),
                y=alt.Y('score:Q', title=f'tuning avg@{cc.tune.k} (%)', scale=alt.Scale(zero=False)),
-               color=alt.Color('method:N', sort=[m.name for m in cc.methods], legend=alt.Legend(title=None)))
+               color=alt.Color('method:N', scale=color_scale(_names(df.method, [m.name for m in cc.methods])), legend=alt.Legend(title=None)))
     line = alt.Chart(df).mark_line(point=True).encode(**enc)
     ring = alt.Chart(df[df.chosen] if len(df) else df).mark_point(size=220, strokeWidth=2).encode(**enc)
     chart = line + ring
@@ -1154,6 +1167,41 @@ def grid_chart(cc, lines):
                  alt.Chart(base).mark_text(align='left', dx=4, dy=-6, color='gray', fontSize=11).encode(
                      y='score:Q', x=alt.value(0), text='label:N')
     return chart.properties(width=340, height=220)
+
+# %% ../nbs/13_compare.ipynb #4f083251
+def reward_accuracy_frame(lines, method, window=5):
+    "Long DataFrame (run, step, metric, value) of `method`'s training reward and accuracy per step, rolling mean per run."
+    import pandas as pd
+    recs = []
+    for l in lines:
+        if l['method'] != method: continue
+        run = f"{l.get('stage', 'main')} lr {l['lr']:g}" + (f" seed {l['seed']}" if l.get('stage', 'main') == 'main' else '')
+        recs += [dict(run=run, step=c['step'], reward=c.get('reward'), accuracy=c.get('accuracy')) for c in l.get('curve', [])]
+    df = pd.DataFrame(recs, columns=['run', 'step', 'reward', 'accuracy']).sort_values(['run', 'step'])
+    for k in ('reward', 'accuracy'):
+        df[k] = df.groupby('run')[k].transform(lambda v: v.astype(float).rolling(window, min_periods=1).mean())
+    return df.melt(id_vars=['run', 'step'], value_vars=['reward', 'accuracy'], var_name='metric')
+
+def reward_accuracy_chart(lines, method, window=5):
+    "Reward and training accuracy of every run of `method` over steps, one panel each (independent scales)."
+    import altair as alt
+    return alt.Chart(reward_accuracy_frame(lines, method, window)).mark_line().encode(
+        x='step:Q', y=alt.Y('value:Q', scale=alt.Scale(zero=False), title=None),
+        color=alt.Color('run:N', legend=alt.Legend(title=None))).properties(width=250, height=170).facet(
+        column=alt.Column('metric:N', title=None)).resolve_scale(y='independent')
+
+# %% ../nbs/13_compare.ipynb #4cf8854e
+def response_records(model, tok, rows, check='addition', k=8, max_new_tokens=72, seed=0) -> list[dict]:
+    "k temperature-1 samples per row of `rows`: problem index, text, correctness, length and self-certainty under `model`."
+    from powerflow_nb.rollout import make_engine, SamplingConfig, self_certainty
+    from powerflow_nb.eval import get_check
+    chk = get_check(check) if isinstance(check, str) else check
+    model.eval()
+    ro = make_engine('hf', model, tok).generate([r['prompt'] for r in rows],
+                                                SamplingConfig(k=k, temperature=1.0, max_new_tokens=max_new_tokens, seed=seed))
+    sc = self_certainty(model, ro, pad_id=tok.pad_token_id or 0).tolist()
+    return [dict(problem=p, text=t, correct=bool(chk(t, rows[p]['answer'])), length=int(n), self_certainty=float(s))
+            for p, t, n, s in zip(ro.prompt_index.tolist(), ro.texts, ro.lengths.tolist(), sc)]
 
 # %% ../nbs/13_compare.ipynb #e3957cad
 def paired_gap(lines, a, b, k) -> tuple[float, float, int]:

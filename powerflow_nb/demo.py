@@ -44,12 +44,12 @@ DEMO_EVAL = dict(n=64, k=8, seed=0)   # held-out evaluation: 64 problems x 8 sam
 
 def demo_config(overrides=()):
     "The demo's TrainConfig (embedded YAML + key=value overrides)."
-    from powerflow_nb.trainer import TrainConfig, _update
-    cfg = _update(TrainConfig(), yaml.safe_load(DEMO_YAML), 'demo config')
+    from powerflow_nb.trainer import TrainConfig, update_config
+    cfg = update_config(TrainConfig(), yaml.safe_load(DEMO_YAML), 'demo config')
     for o in overrides:
         if '=' not in o: raise ValueError(f"override {o!r} must look like key=value")
         k, v = o.split('=', 1)
-        _update(cfg, {k.strip(): yaml.safe_load(v)}, 'command line')
+        update_config(cfg, {k.strip(): yaml.safe_load(v)}, 'command line')
     return cfg
 
 # %% ../nbs/11a_demo.ipynb #3a34dfe3

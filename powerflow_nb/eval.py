@@ -31,7 +31,7 @@ def eval_rows(task='addition', n=128, seed=EVAL_SEED, min_digits=1, max_digits=5
                 for e in reasoning_gym.create_dataset(name, size=n or 128, seed=seed, **opts)]
     if not Path(task).exists():
         raise ValueError(f"task {task!r} is not 'addition', a reasoning-gym task name (e.g. basic_arithmetic) or an existing JSONL file")
-    from powerflow_nb.trainer import read_prompt_file
+    from powerflow_nb.prompts import read_prompt_file
     rows = read_prompt_file(task)
     bad = [i for i, r in enumerate(rows) if r['answer'] is None]
     if bad: raise ValueError(f"{task}: rows {bad[:5]} have no 'answer'; evaluation needs one per problem")
@@ -162,7 +162,7 @@ def eval_main(argv=None):
     model, tok = _load_for_eval(a.model)
     rows = eval_rows(a.task, a.n_problems, a.data_seed)
     if a.chat_template:
-        from powerflow_nb.trainer import apply_chat_template
+        from powerflow_nb.prompts import apply_chat_template
         rows = apply_chat_template(rows, tok)
     check = default_check(a.task) if a.check == 'auto' else a.check
     m = evaluate(model, tok, rows, a.k, check, a.temperature, a.top_p, a.max_new_tokens, a.seed, bf16=a.bf16)

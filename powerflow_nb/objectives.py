@@ -106,7 +106,7 @@ def tb_token(logp_pi, lengths, logp_base, log_z=0., *, alpha, weights=None, psi=
                group_size=group_size, reduction=reduction)
 
 def powerflow(logp_pi, lengths, logp_base, log_z=0., *, alpha, weights=None, psi=None, group_size=None, reduction='mean'):
-    "LA-TB: w·(log Z' + log π(y)/|y| − α·(log p_base(y)/|y| + ψ))²; fixed point π* ∝ p_base^α e^{α|y|ψ − λ|y|}"
+    "LA-TB: w·(log Z' + log π(y)/|y| − α·(log p_base(y)/|y| + ψ))²; fixed point π* ∝ p_base^α·exp(α|y|ψ − λ|y|)"
     return _tb('powerflow', logp_pi, lengths, logp_base, log_z, alpha=alpha, weights=weights, psi=psi,
                group_size=group_size, reduction=reduction)
 
@@ -183,6 +183,10 @@ class LogZ(nn.Module):
     def param_groups(self, policy_lr):
         "Optimizer parameter groups with lr = `lr_mult` × `policy_lr`"
         return [{'params': list(self.parameters()), 'lr': policy_lr*self.lr_mult, 'name': type(self).__name__}]
+    @torch.no_grad()
+    def set_constant(self, value):
+        "Make log Z'(q) = `value` for every prompt (the trainer's warm start); returns self"
+        self._set_constant(float(value)); return self
 
 class ScalarLogZ(LogZ):
     "One learnable log Z' shared by every prompt"
@@ -190,6 +194,7 @@ class ScalarLogZ(LogZ):
         super().__init__(lr_mult); self.value = nn.Parameter(torch.tensor(float(init), dtype=dtype))
     def forward(self, prompt_idx=None, hidden=None, mask=None):
         return self.value if prompt_idx is None else self.value.expand(len(prompt_idx))
+    def _set_constant(self, v): self.value.fill_(v)
 
 class TableLogZ(LogZ):
     "One learnable log Z' per prompt index (fixed prompt sets, toys)"
@@ -198,6 +203,7 @@ class TableLogZ(LogZ):
     def forward(self, prompt_idx=None, hidden=None, mask=None):
         if prompt_idx is None: raise ValueError('TableLogZ needs prompt_idx (a LongTensor of prompt indices)')
         return self.table[prompt_idx]
+    def _set_constant(self, v): self.table.fill_(v)
 
 class MLPLogZ(LogZ):
     "log Z'(q) = MLP(mean-pooled prompt hidden state); `hidden` (B, T, D), `mask` (B, T) marks real prompt tokens"
@@ -211,6 +217,7 @@ class MLPLogZ(LogZ):
         m = torch.ones(hidden.shape[:2], dtype=hidden.dtype, device=hidden.device) if mask is None else mask.to(hidden.dtype)
         pooled = (hidden*m[..., None]).sum(1)/m.sum(1, keepdim=True).clamp_min(1)
         return self.net(pooled.to(self.net[0].weight.dtype)).squeeze(-1)
+    def _set_constant(self, v): self.net[-1].weight.zero_(); self.net[-1].bias.fill_(v)   # the output no longer sees q
 
 LOG_Z_KINDS = ('scalar', 'table', 'mlp', 'group')
 

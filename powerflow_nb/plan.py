@@ -321,16 +321,16 @@ def memory_plan(cfg, arch: Arch | None = None, gpus: int = 1, gpu_memory_gib: fl
 # %% ../nbs/15_scale.ipynb #d54ce1ff
 from .command import Parser, command
 def _apply_overrides(cfg, overrides):
-    from powerflow_nb.trainer import _update
+    from powerflow_nb.trainer import update_config
     for o in overrides:
         if '=' not in o: raise ValueError(f"override {o!r} must look like key=value")
         k, v = o.split('=', 1)
-        _update(cfg, {k.strip(): yaml.safe_load(v) if v.strip() else ''}, 'command line')
+        update_config(cfg, {k.strip(): yaml.safe_load(v) if v.strip() else ''}, 'command line')
     return cfg
 
 def load_plan_configs(path, overrides=()) -> list:
     "[(label, TrainConfig)]: one for a training YAML, one per trained method for a comparison YAML."
-    from powerflow_nb.trainer import TrainConfig, _update
+    from powerflow_nb.trainer import TrainConfig, update_config
     p = Path(path)
     if not p.is_file(): raise ValueError(f"config file {p} does not exist")
     try: d = yaml.safe_load(p.read_text()) or {}
@@ -344,8 +344,8 @@ def load_plan_configs(path, overrides=()) -> list:
             from powerflow_nb.demo import demo_config
             cfg = demo_config()
         else: cfg = TrainConfig() if base == 'default' else TrainConfig.load(base)
-        _update(cfg, d.get('train') or {}, f'{p} train')
-        _update(cfg, m['train'], f"{p} method {m.get('name')}")
+        update_config(cfg, d.get('train') or {}, f'{p} train')
+        update_config(cfg, m['train'], f"{p} method {m.get('name')}")
         out.append((str(m.get('name', '?')), _apply_overrides(cfg, overrides)))
     if not out: raise ValueError(f"{p}: no method trains a model, nothing to plan")
     return out

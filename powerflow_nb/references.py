@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 import numpy as np
 import torch
-from .rollout import HFEngine, SamplingConfig, _cut_at_eos, _check_prompts, _device, _eval_mode
+from .rollout import HFEngine, SamplingConfig, cut_at_eos, check_prompts, model_device, eval_mode
 from .target import check_alpha
 
 # %% auto #0
@@ -27,7 +27,7 @@ def low_temperature_sample(model, tokenizer, prompts, alpha, k=8, max_new_tokens
                            chunk=32, bf16=False):
     "k responses per prompt at temperature 1/`alpha`: `(texts, lengths (P, k), finished (P, k))`, `eval.sample_grid`'s shape."
     from powerflow_nb.eval import sample_grid
-    alpha, prompts = check_alpha(alpha), _check_prompts(prompts)
+    alpha, prompts = check_alpha(alpha), check_prompts(prompts)
     return sample_grid(model, tokenizer, prompts, k, 1 / alpha, top_p, max_new_tokens, seed, engine, chunk, bf16)
 
 # %% ../nbs/12_references.ipynb #1d3e6001
@@ -48,9 +48,9 @@ def token_logps_at(model, prompt_ids, response_ids, temperature=1.0, pad_id=0, b
     "Teacher-forced per-token log-probs of each response at temperature 1 and at `temperature`: two lists of float64 arrays."
     if len(prompt_ids) != len(response_ids): raise ValueError(f'{len(prompt_ids)} prompts but {len(response_ids)} responses')
     if not (temperature > 0): raise ValueError(f'temperature must be > 0, got {temperature}')
-    lp_out, lq_out, dev = [], [], _device(model)
+    lp_out, lq_out, dev = [], [], model_device(model)
     bs = batch_size or max(len(prompt_ids), 1)
-    with _eval_mode(model):
+    with eval_mode(model):
         for s in range(0, len(prompt_ids), bs):
             rs = response_ids[s:s + bs]
             ids, mask, pos, P = (x.to(dev) if torch.is_tensor(x) else x for x in _pack_np(prompt_ids[s:s + bs], rs, pad_id))
@@ -83,7 +83,7 @@ def _propose(engine, rows, budgets, temperature, seed, batch_size=None):
         b = budgets[s:s + bs]
         cfg = SamplingConfig(k=1, temperature=temperature, max_new_tokens=int(max(b)), seed=seed)
         new, _ = engine._generate_rows(rows[s:s + bs], cfg, seed + c)
-        out += [_cut_at_eos(toks[:n], engine.eos)[0] for toks, n in zip(new, b)]
+        out += [cut_at_eos(toks[:n], engine.eos)[0] for toks, n in zip(new, b)]
     return out
 
 @dataclass
@@ -158,7 +158,7 @@ def power_sample(model, tokenizer, prompts, alpha, k=8, max_new_tokens=72, seed=
     `steps` MH steps per chain; by default `sweeps` x ceil(max_new_tokens / block_size) (a sweep: as many moves as a
     full-length response has blocks). Proposal: the model at temperature 1/alpha (or `proposal_temperature`).
     `.grid` is `(texts, lengths, finished)` in `eval.sample_grid`'s shape; `.stats` has acceptance rate and cost."""
-    prompts = _check_prompts(prompts)
+    prompts = check_prompts(prompts)
     if not (isinstance(k, int) and k >= 1): raise ValueError(f'k must be an integer >= 1, got {k!r}')
     if not (isinstance(block_size, int) and block_size >= 1): raise ValueError(f'block_size must be a positive integer, got {block_size!r}')
     if steps is None:
@@ -340,7 +340,7 @@ def bootstrap_se(dc, reps=1000, seed=0) -> float:
 def inversion_study(policy, base, tokenizer, prompts, alpha=4.0, k=16, max_new_tokens=72, seed=0,
                     sample_from='policy') -> dict:
     "IR between alpha*log p_base and log pi_theta (and T = 1/alpha, fitted pi*) over distinct samples per prompt."
-    alpha, prompts = check_alpha(alpha), _check_prompts(prompts)
+    alpha, prompts = check_alpha(alpha), check_prompts(prompts)
     if sample_from not in ('policy', 'base'): raise ValueError(f"sample_from must be 'policy' or 'base', got {sample_from!r}")
     eng = HFEngine(policy if sample_from == 'policy' else base, tokenizer)
     ro = eng.generate(prompts, SamplingConfig(k=k, temperature=1.0, max_new_tokens=max_new_tokens, seed=seed))

@@ -14,9 +14,9 @@ import torch.nn.functional as F
 from torch.utils.checkpoint import checkpoint
 
 # %% auto #0
-__all__ = ['TOY_CHARS', 'VLLM_MISSING', 'SamplingConfig', 'Rollout', 'response_logprobs', 'base_logprobs', 'base_scores',
-           'prompt_hidden', 'toy_tokenizer', 'toy_lm', 'encode_prompts', 'HFEngine', 'self_certainty', 'hf_state_dict',
-           'VLLMEngine', 'make_engine', 'sample_main']
+__all__ = ['TOY_CHARS', 'VLLM_MISSING', 'SamplingConfig', 'Rollout', 'model_device', 'response_logprobs', 'eval_mode',
+           'base_logprobs', 'base_scores', 'prompt_hidden', 'toy_tokenizer', 'toy_lm', 'encode_prompts', 'cut_at_eos',
+           'check_prompts', 'HFEngine', 'self_certainty', 'hf_state_dict', 'VLLMEngine', 'make_engine', 'sample_main']
 
 # %% ../nbs/08_rollout.ipynb #37b0b391
 @dataclass
@@ -74,7 +74,9 @@ def _pack(prompt_ids, response_ids, pad_id=0, device='cpu'):
     return ids.to(device), mask.to(device), pos.to(device), resp_mask.to(device), P
 
 # %% ../nbs/08_rollout.ipynb #25f5c4d8
-def _device(model): return next(model.parameters()).device
+def model_device(model):
+    "The device of `model`'s first parameter: where its inputs must go"
+    return next(model.parameters()).device
 def _is_peft(model): return hasattr(model, 'disable_adapter') and hasattr(model, 'peft_config')
 
 def _inner(model):
@@ -133,7 +135,7 @@ def _check_head(head, h, logits):
 def _score_rows(model, prompt_ids, response_ids, pad_id=0, logit_chunk=None, certainty=False, hidden=False):
     """One micro-batch, one forward: dict with 'logp' (b, R) per-token log-probs (zero outside each response), 'mask'
     (b, R), 'kl' (b, R) per-token KL(U || pi) if `certainty`, 'hidden' (b, D) prompt-mean last hidden state if `hidden`."""
-    ids, mask, pos, resp_mask, P = _pack(prompt_ids, response_ids, pad_id, _device(model))
+    ids, mask, pos, resp_mask, P = _pack(prompt_ids, response_ids, pad_id, model_device(model))
     R = resp_mask.shape[1]
     tgt = ids[:, P:]
     kw = dict(input_ids=ids, attention_mask=mask, position_ids=pos, use_cache=False)
@@ -186,7 +188,8 @@ def response_logprobs(model, rollout: Rollout, pad_id: int = 0, batch_size: int 
 
 # %% ../nbs/08_rollout.ipynb #5cd75bda
 @contextlib.contextmanager
-def _eval_mode(model):
+def eval_mode(model):
+    "`model` in eval mode inside the block, its previous mode restored after"
     was = model.training; model.eval()
     try: yield
     finally: model.train(was)
@@ -194,7 +197,7 @@ def _eval_mode(model):
 def _as_base(m):
     "No grad, eval mode and, for a PEFT model, adapters disabled"
     ctx = contextlib.ExitStack()
-    ctx.enter_context(torch.no_grad()); ctx.enter_context(_eval_mode(m))
+    ctx.enter_context(torch.no_grad()); ctx.enter_context(eval_mode(m))
     if _is_peft(m): ctx.enter_context(m.disable_adapter())
     return ctx
 
@@ -221,7 +224,7 @@ def base_scores(policy_or_base, rollout: Rollout, pad_id: int = 0, batch_size: i
 def prompt_hidden(model, rollout: Rollout, pad_id: int = 0):
     "(n_prompts, hidden): last-layer hidden states (after the final norm) averaged over each prompt's tokens"
     first = _first_rows(rollout).tolist()
-    ids, mask, pos, _, P = _pack([rollout.prompt_ids[j] for j in first], [[] for _ in first], pad_id, _device(model))
+    ids, mask, pos, _, P = _pack([rollout.prompt_ids[j] for j in first], [[] for _ in first], pad_id, model_device(model))
     ids, mask, pos = ids[:, :P], mask[:, :P], pos[:, :P]
     _, h = _hidden_forward(model, dict(input_ids=ids, attention_mask=mask, position_ids=pos, use_cache=False), 1)
     h, m = h.float(), mask.unsqueeze(-1).float()
@@ -297,13 +300,14 @@ def _context_len(model):
     cfg = getattr(model, 'config', None)
     return getattr(cfg, 'max_position_embeddings', None) if cfg is not None else None
 
-def _cut_at_eos(tokens, eos):
+def cut_at_eos(tokens, eos):
     "Tokens up to and including the first EOS; (tokens, finished)"
     for t, x in enumerate(tokens):
         if x in eos: return tokens[:t + 1], True
     return tokens, False
 
-def _check_prompts(prompts):
+def check_prompts(prompts):
+    "A non-empty list of non-empty prompt strings (one string is a list of one); anything else is a one-line error"
     if isinstance(prompts, str): prompts = [prompts]
     prompts = list(prompts)
     if not prompts: raise ValueError('no prompts given: pass a non-empty list of strings')
@@ -337,14 +341,14 @@ class HFEngine:
     @torch.no_grad()
     def _generate_rows(self, prompt_ids, cfg, seed):
         from transformers import GenerationConfig, LogitsProcessorList
-        ids, mask, _, _, P = _pack(prompt_ids, [[] for _ in prompt_ids], self.pad_id, _device(self.model))
+        ids, mask, _, _, P = _pack(prompt_ids, [[] for _ in prompt_ids], self.pad_id, model_device(self.model))
         ids, mask = ids[:, :P], mask[:, :P]
         flags, procs = _sampling_chain(cfg)
         gc = GenerationConfig(**flags, max_new_tokens=cfg.max_new_tokens, min_new_tokens=0, repetition_penalty=1.0,
                               pad_token_id=self.pad_id, eos_token_id=self.eos, num_beams=1, return_dict_in_generate=True)
         rec = _SampledLogp()   # last: it records the distribution that is sampled from
-        dev = _device(self.model)
-        with torch.random.fork_rng(devices=[dev] if dev.type == 'cuda' else []), _eval_mode(self.model):
+        dev = model_device(self.model)
+        with torch.random.fork_rng(devices=[dev] if dev.type == 'cuda' else []), eval_mode(self.model):
             torch.manual_seed(seed)
             out = self.model.generate(input_ids=ids, attention_mask=mask, generation_config=gc,
                                       logits_processor=LogitsProcessorList([*procs, rec]))
@@ -354,7 +358,7 @@ class HFEngine:
 
     def generate(self, prompts, cfg: SamplingConfig = SamplingConfig()) -> Rollout:
         "k samples for each prompt, as one flattened `Rollout` (`sample_logp`: under the tempered distribution sampled)"
-        prompts = _check_prompts(prompts)
+        prompts = check_prompts(prompts)
         enc = self.encode(prompts)
         self._check_len(enc, cfg)
         rows = [enc[i] for i in range(len(prompts)) for _ in range(cfg.k)]
@@ -363,7 +367,7 @@ class HFEngine:
         for c, s in enumerate(range(0, len(rows), bs)):
             new, step_lp = self._generate_rows(rows[s:s + bs], cfg, cfg.seed + c)
             for i, toks in enumerate(new):
-                r, f = _cut_at_eos(toks, self.eos)
+                r, f = cut_at_eos(toks, self.eos)
                 resp.append(r); fin.append(f)
                 slp.append(float(step_lp[i, :len(r)].double().sum()) if len(r) else 0.0)
         return Rollout(prompts=prompts, prompt_index=torch.arange(len(prompts)).repeat_interleave(cfg.k),
@@ -379,7 +383,7 @@ def self_certainty(model, rollout: Rollout, pad_id: int = 0, batch_size: int | N
     "Intuitor's reward: mean over response tokens of KL(Uniform ‖ π(·|q, y<t)) under `model` (no grad, eval mode), (B,)."
     _check_sizes(rollout, batch_size, logit_chunk, 'self_certainty')
     out = []
-    with torch.no_grad(), _eval_mode(model):
+    with torch.no_grad(), eval_mode(model):
         for r in _each_batch(model, rollout, pad_id, batch_size, logit_chunk, certainty=True):
             m = r['mask'].float()
             out.append((r['kl'] * m).sum(-1) / m.sum(-1).clamp(min=1))
@@ -467,7 +471,7 @@ class VLLMEngine:
 
     def generate(self, prompts, cfg: SamplingConfig = SamplingConfig()) -> Rollout:
         "k samples for each prompt, as one flattened `Rollout` (`sample_logp`: vLLM's log-probs of the distribution sampled)"
-        prompts = _check_prompts(prompts)
+        prompts = check_prompts(prompts)
         enc = self.encode(prompts)
         n = max(len(x) for x in enc)
         if self.context is not None and n + cfg.max_new_tokens > self.context:
@@ -483,7 +487,7 @@ class VLLMEngine:
         for o in outs:
             if len(o.outputs) != cfg.k: raise RuntimeError(f'vLLM returned {len(o.outputs)} samples, expected {cfg.k}')
             for c in sorted(o.outputs, key=lambda c: c.index):
-                r, f = _cut_at_eos(list(c.token_ids), self.eos)
+                r, f = cut_at_eos(list(c.token_ids), self.eos)
                 resp.append(r); fin.append(f)
                 slp.append(float(sum(d[t].logprob for d, t in zip(c.logprobs, r))))
         rows = [enc[i] for i in range(len(prompts)) for _ in range(cfg.k)]
@@ -543,7 +547,7 @@ def sample_main(argv=None):
     path = Path(a.model) if a.model else _default_model_dir()
     if not (path/'config.json').is_file():
         raise ValueError(f'no model at {path} (config.json missing): pass --model with a save_pretrained folder')
-    prompts = _check_prompts([x.replace('\\n', '\n') for x in a.prompt])
+    prompts = check_prompts([x.replace('\\n', '\n') for x in a.prompt])
     from transformers import AutoModelForCausalLM, AutoTokenizer
     tok = AutoTokenizer.from_pretrained(path)
     if a.engine == 'vllm': eng = VLLMEngine(path, tok, dtype=a.dtype, seed=a.seed)

@@ -6,7 +6,7 @@ Docs: https://powerflow-nb.github.io/powerflow_nb/target.html.md"""
 
 # %% auto #0
 __all__ = ['TWO_TOKEN', 'check_alpha', 'check_logp', 'power_logp', 'entropy', 'ranking_preserved', 'temperature_logp',
-           'first_token_marginal', 'power_vs_temperature']
+           'first_token_marginal', 'power_vs_temperature', 'context_log_weight']
 
 # %% ../nbs/02_target.ipynb #e99a8d68
 import math
@@ -101,3 +101,16 @@ def power_vs_temperature(joint=TWO_TOKEN, alphas=(1, 2, 4, 10), names='ab'):
             rows.append(dict(method=method, alpha=a, **{f'P(first={names[i]})': round(first[i].item(), 4) for i in range(len(first))},
                              mode=seqs[int(lp.flatten().argmax())], p_mode=round(lp.flatten().max().exp().item(), 4)))
     return rows
+
+# %% ../nbs/02_target.ipynb #68539a3d
+def context_log_weight(joint_logp, alpha) -> torch.Tensor:
+    "Σ_t log R_α(y_<t) for every sequence of a joint over fixed-length sequences (shape (V,)*n): R_α(c) = Σ_j p(j|c)^α."
+    alpha = check_alpha(alpha)
+    joint_logp = torch.as_tensor(joint_logp, dtype=torch.float64)
+    n, out = joint_logp.dim(), torch.zeros_like(joint_logp)
+    for t in range(n):
+        prefix = torch.logsumexp(joint_logp, dim=tuple(range(t + 1, n))) if t + 1 < n else joint_logp
+        cond = torch.nan_to_num(prefix - torch.logsumexp(prefix, dim=t, keepdim=True), nan=0.0, neginf=-math.inf)
+        log_r = torch.logsumexp(alpha * cond, dim=t, keepdim=True)      # log R_α of the context y_<t
+        out = out + log_r.reshape(log_r.shape + (1,) * (n - t - 1))
+    return out

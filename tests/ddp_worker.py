@@ -18,8 +18,8 @@ args, lr_args = rest[:cut], rest[cut + 1:]
 for name in OBJECTIVES:
     tr = Trainer(TrainConfig.load(None, args + [f'objective={name}', f'out_dir={out/name}', 'cpu=true']))
     params = {'policy.' + n: p for n, p in tr.acc.unwrap_model(tr.model).named_parameters() if p.requires_grad}
-    if tr.logz.module is not None:
-        params.update({'logz.' + n: p for n, p in tr.acc.unwrap_model(tr.logz.module).named_parameters()})
+    if tr.logz is not None:
+        params.update({'logz.' + n: p for n, p in tr.acc.unwrap_model(tr.logz).named_parameters()})
     seen = {}
     step = tr.opt.step
     def record_then_step(*a, **kw):

@@ -14,7 +14,7 @@ from test_browser_site import launch, SHOTS
 pytestmark = pytest.mark.browser
 
 EXPLORER_CLASS = 'pf-alpha'          # the ipywidgets slider's CSS class; readout `pf-readout`, chart box `pf-chart`
-TARGET_NB = '02_target.ipynb'        # the notebook that shows the α explorer (built by powerflow_nb.toy.alpha_explorer)
+TARGET_NB = '03_toy.ipynb'           # the notebook that shows the α explorer (built by powerflow_nb.toy.alpha_explorer)
 
 
 def explorer_notebook():
@@ -102,12 +102,13 @@ def test_lab_alpha_explorer(lab):
         page.goto(f'{url}/lab/tree/{nb.name}?token={token}')
         page.wait_for_function('() => window.jupyterapp && window.jupyterapp.shell.currentWidget'
                                ' && window.jupyterapp.shell.currentWidget.sessionContext', timeout=120_000)
-        # a notebook saved without kernelspec asks which kernel to use: take the proposed one (Python 3)
+        # the notebook carries a kernelspec: its kernel starts without a "Select Kernel" dialog
         page.wait_for_function('''() => { const w = window.jupyterapp.shell.currentWidget;
             return document.querySelector('.jp-Dialog') || (w.sessionContext.session && w.sessionContext.session.kernel); }''',
             timeout=120_000)
         if page.locator('.jp-Dialog').count():
-            page.locator('.jp-Dialog .jp-mod-accept').click()
+            pytest.fail(f'{nb.name} opened with a dialog ({page.locator(".jp-Dialog").inner_text()[:200]!r}): '
+                        'its metadata needs a kernelspec (tests/test_notebook_kernelspec.py)')
         page.wait_for_function(KERNEL_IDLE_JS, timeout=120_000)
 
         # Run > Run All Cells, from the menu bar as a person would

@@ -133,3 +133,26 @@ def test_site_pages(site, server):
     for name in SLIDER_PAGES: assert name in sliders, f'{name}.html has no Vega-Lite chart with a slider'
     stuck = {n: s for n, s in sliders.items() if not all(changed for *_, changed in s)}
     assert not stuck, f'charts that did not change when their slider moved (before, after, changed): {stuck}'
+
+
+# a progress bar as tqdm draws it: "42%|████▏     | 18/45 [01:02<01:33,  3.47s/it]"
+_TQDM = __import__('re').compile(r'\d+%\|[^|\n]{0,60}\|\s*[\d.]+[kMG]?/[\d.]+[kMG]?\s*\[')
+
+
+def test_pages_show_results_not_run_residue(site):
+    "No cell output on any page is a widget placeholder, a widget view or a progress bar (they are dropped at build)"
+    from bs4 import BeautifulSoup
+    residue = {}
+    for page in sorted(site.glob('*.html')):
+        soup = BeautifulSoup(page.read_text(encoding='utf-8'), 'html.parser')
+        for out in soup.select('div.cell_output'):
+            text = out.get_text(' ')
+            found = [w for w, bad in (('progress bar', _TQDM.search(text)), ('widget placeholder', 'interactive widget' in text.lower()),
+                                      ('widget view', out.find('script', type='application/vnd.jupyter.widget-view+json'))) if bad]
+            if found: residue.setdefault(page.name, []).extend(found)
+    assert not residue, f'pages with run residue in their outputs: {residue}'
+
+
+def test_progress_bar_pattern():
+    assert _TQDM.search('Loading weights: 100%|██████████| 272/272 [00:01<00:00, 224.55it/s]')
+    assert not _TQDM.search('accuracy 100%| done | 3/4 of the problems')

@@ -52,7 +52,7 @@ def test_two_process_ddp_averages_gradients(launched, objective, tmp_path):
     from powerflow_nb.trainer import Trainer, TrainConfig, concat_rollouts
     tr = Trainer(TrainConfig.load(None, ARGS + [f'objective={objective}', f'out_dir={tmp_path/"ref"}']))
     params = {'policy.' + n: p for n, p in tr.model.named_parameters() if p.requires_grad}
-    if tr.logz.module is not None: params.update({'logz.' + n: p for n, p in tr.logz.module.named_parameters()})
+    if tr.logz is not None: params.update({'logz.' + n: p for n, p in tr.logz.named_parameters()})
 
     def grads(ro, idx):
         s = tr.score(ro, idx)

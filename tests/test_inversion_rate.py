@@ -89,14 +89,14 @@ def test_named_variants_and_errors():
 
 def test_the_three_reports_agree_on_the_same_variant():
     from powerflow_nb.toy import ToyLM, ToyWorld
-    from powerflow_nb.lab import ToyWorld as LabWorld
+    from powerflow_nb.lab import ToyTask
     from powerflow_nb.references import inversion_summary
     base, alpha = ToyLM.random(3, 6, seed=2), 4.0
-    toy, lab = ToyWorld(base), LabWorld(base, alpha)
-    a, logp_star = alpha * toy.logp_base, toy.at(alpha)['star']['logp']
+    toy, lab = ToyWorld(base), ToyTask(base, alpha)
+    a, logp_star = alpha * toy.logp_base, toy.at(alpha)['pi_star']['logp']
     # pairs weighted by π*(y)π*(y'): the toy's π* table and the lab's metric of π*
     weighted = toy.star_inversion_rate(alpha, weighted=True)
-    assert weighted == pytest.approx(lab.metrics(lab.logp_star)['inversion'], abs=1e-12)
+    assert weighted == pytest.approx(lab.metrics(lab.logp_pi_star)['inversion'], abs=1e-12)
     assert weighted == pytest.approx(brute(a.numpy(), logp_star.numpy(), logp_star.exp().numpy()), abs=1e-12)
     # unweighted pairs: the toy's table / toy-demo, and the references' summary with every sequence as the distinct
     # samples of one prompt

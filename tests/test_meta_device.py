@@ -48,10 +48,8 @@ def test_objective_losses_on_meta(name, log_z):
 @pytest.mark.parametrize('mode', ['sequence', 'token_mean'])
 def test_importance_weights_on_meta(mode):
     from powerflow_nb.objectives import importance_weights
-    from powerflow_nb.trainer import importance_weight
     b = _batch()
     _meta(importance_weights(b['logp'], b['base'], b['lengths'], mode=mode), (B,))
-    _meta(importance_weight(b['logp'], b['base'], b['lengths'], mode, 0.2), (B,))
 
 
 def test_log_z_heads_on_meta():
@@ -64,16 +62,17 @@ def test_log_z_heads_on_meta():
 
 
 def test_trainer_logz_wrapper_on_meta():
-    "The trainer's LogZ adapter routes the score dict's tensors to the module's device."
+    "The trainer's sample_log_z routes the scores' tensors to the log Z' estimator's device."
     from powerflow_nb.objectives import ScalarLogZ, TableLogZ, MLPLogZ
-    from powerflow_nb.trainer import LogZ
+    from powerflow_nb.trainer import sample_log_z
     s = {'prompt_row': torch.tensor([4, 4, 9, 9]), 'sample_prompt': torch.tensor([0, 0, 1, 1]),
          'hidden': torch.zeros(2, 16)}
     sel = torch.tensor([0, 2, 3])
     with META:
         mods = {'scalar': ScalarLogZ(), 'table': TableLogZ(12), 'mlp': MLPLogZ(d_model=16)}
-    for kind, mod in mods.items(): _meta(LogZ(kind, mod)(s, sel), (3,))
-    assert LogZ('group', None)(s, sel) == 'group'
+    for kind, mod in mods.items():
+        _meta(sample_log_z(mod, s['prompt_row'][sel], s['hidden'][s['sample_prompt'][sel]] if kind == 'mlp' else None), (3,))
+    assert sample_log_z(None, s['prompt_row'][sel]) == 'group'
 
 
 def test_group_normalised_and_grpo_on_meta():

@@ -6,30 +6,31 @@ from pathlib import Path
 import pytest, torch
 from conftest import ROOT
 from powerflow_nb.toy import ToyLM
-from powerflow_nb.lab import ToyWorld, train_toy, sweep_chart, load_sweep, SWEEP_DIR
+from powerflow_nb.lab import ToyTask, train_toy, sweep_chart, load_sweep, SWEEP_DIR
+from powerflow_nb.charts import SLIDER, COLUMN_PX, chart_width
 
 torch.set_num_threads(1)
 
 
 @pytest.fixture(scope='module')
-def small_world(): return ToyWorld(ToyLM.random(2, 6, seed=3), 4.)
+def small_task(): return ToyTask(ToyLM.random(2, 6, seed=3), 4.)
 
 
 @pytest.mark.parametrize('kw', [dict(log_z='group'), dict(updates_per_batch=2), dict(log_z='scalar', logz_lr_mult=30.)])
-def test_powerflow_variants_reach_pi_star(small_world, kw):
+def test_powerflow_variants_reach_pi_star(small_task, kw):
     "π* is the fixed point whether log Z' is learned or the group estimate, and with importance-weighted reuse"
-    r = train_toy(small_world, 'powerflow', steps=250, eval_every=250, seed=1, **kw)
+    r = train_toy(small_task, 'powerflow', steps=250, eval_every=250, seed=1, **kw)
     assert r.final['kl_star'] < 0.05, (kw, r.final)
-    assert abs(r.final['length']/small_world.reference()['pi_star']['length'] - 1) < 0.05
+    assert abs(r.final['length']/small_task.reference()['pi_star']['length'] - 1) < 0.05
 
 
-def test_tb_traj_with_group_log_z_reaches_p_alpha(small_world):
-    r = train_toy(small_world, 'tb_traj', log_z='group', steps=250, eval_every=250, seed=2)
+def test_tb_traj_with_group_log_z_reaches_p_alpha(small_task):
+    r = train_toy(small_task, 'tb_traj', log_z='group', steps=250, eval_every=250, seed=2)
     assert r.final['kl_alpha'] < 0.05, r.final
 
 
-def test_train_toy_is_reproducible(small_world):
-    a, b = (train_toy(small_world, 'tb_token', steps=20, eval_every=20, seed=5).final for _ in range(2))
+def test_train_toy_is_reproducible(small_task):
+    a, b = (train_toy(small_task, 'tb_token', steps=20, eval_every=20, seed=5).final for _ in range(2))
     assert a == pytest.approx(b, nan_ok=True)
 
 
@@ -40,15 +41,21 @@ def test_saved_sweep_spec_is_offline_and_has_an_alpha_slider():
     urls = set(re.findall(r'https?://[^"\s]+', text))
     assert urls <= {spec['$schema']}, f'the chart must not load anything from the network: {urls}'
     assert spec.get('datasets'), 'data must be inlined'
-    params = [p for p in spec.get('params', []) if p.get('name') == 'log10_alpha']
+    params = [p for p in spec.get('params', []) if p.get('name') == SLIDER]
     assert params and params[0]['bind']['input'] == 'range'
+    # the browser prints the slider's value next to it: grid points of log2 α, not 0.3010299956639812
+    assert all(float(v) * 2 == int(float(v) * 2) for v in (params[0]['value'], *[params[0]['bind'][k] for k in ('min', 'max', 'step')]))
 
 
-def _label_at(spec, log10_alpha):
+def test_sweep_chart_fits_the_text_column():
+    assert chart_width(json.loads((SWEEP_DIR/'sweep_chart.vl.json').read_text())) <= COLUMN_PX
+
+
+def _label_at(spec, log2_alpha):
     import vl_convert
     spec = json.loads(json.dumps(spec))
     for p in spec['params']:
-        if p['name'] == 'log10_alpha': p['value'] = log10_alpha
+        if p['name'] == SLIDER: p['value'] = log2_alpha
     svg = vl_convert.vegalite_to_svg(spec)
     return re.search(r'α = ([0-9.]+)', svg).group(1)
 
@@ -56,8 +63,8 @@ def _label_at(spec, log10_alpha):
 def test_slider_moves_the_chart():
     "Setting the Vega-Lite parameter (what the slider does in a browser) changes what is drawn"
     spec = json.loads((SWEEP_DIR/'sweep_chart.vl.json').read_text())
-    assert float(_label_at(spec, math.log10(0.5))) == pytest.approx(0.5)
-    assert float(_label_at(spec, math.log10(4.))) == pytest.approx(4.)
+    assert float(_label_at(spec, math.log2(0.5))) == pytest.approx(0.5)
+    assert float(_label_at(spec, math.log2(4.))) == pytest.approx(4.)
 
 
 def test_sweep_chart_matches_saved_rows():

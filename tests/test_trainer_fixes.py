@@ -5,6 +5,7 @@ import math
 import pytest
 import torch
 from powerflow_nb import trainer as T
+from powerflow_nb.prompts import apply_chat_template
 from powerflow_nb.trainer import Trainer, TrainConfig
 from conftest import ROOT
 
@@ -21,16 +22,16 @@ def _all(ro): return torch.arange(len(ro))
 def _policy_params(tr): return {n: p for n, p in tr.policy.named_parameters() if p.requires_grad}
 
 
-def _logz_params(tr): return dict(tr.acc.unwrap_model(tr.logz.module).named_parameters())
+def _logz_params(tr): return dict(tr.acc.unwrap_model(tr.logz).named_parameters())
 
 
 def _spy_weights(monkeypatch):
     "Record every importance weight the trainer computes (the module-level function its loss calls)."
     seen = []
-    real = T.importance_weight
+    real = T.importance_weights
     def spy(*a, **kw):
         w = real(*a, **kw); seen.append(w.detach().clone()); return w
-    monkeypatch.setattr(T, 'importance_weight', spy)
+    monkeypatch.setattr(T, 'importance_weights', spy)
     return seen
 
 
@@ -60,7 +61,7 @@ def test_score_spends_no_policy_forward(tmp_path):
     h = tr.policy.register_forward_hook(lambda *a: calls.append(1))
     s = tr.score(ro, idx)
     h.remove()
-    assert calls == [] and torch.equal(s['old_logp'], ro.sample_logp.float())
+    assert calls == [] and torch.equal(s.old_logp, ro.sample_logp.float())
 
 
 # ---- gradient clipping: the policy and log Z' each on their own
@@ -122,10 +123,10 @@ def test_score_batch_gives_the_same_scores(tmp_path):
     b = Trainer(_cfg(tmp_path/'b', logz='scalar', score_batch=3))
     ro, idx = a.make_rollout(0)
     sa, sb = a.score(ro, idx), b.score(ro, idx)
-    torch.testing.assert_close(sa['base_logp'], sb['base_logp'], rtol=0, atol=1e-4)
+    torch.testing.assert_close(sa.base_logp, sb.base_logp, rtol=0, atol=1e-4)
     ia = Trainer(_cfg(tmp_path/'c', objective='intuitor', score_batch=0))
     ib = Trainer(_cfg(tmp_path/'d', objective='intuitor', score_batch=3))
-    torch.testing.assert_close(ia.score(ro, idx)['reward'], ib.score(ro, idx)['reward'], rtol=0, atol=1e-5)
+    torch.testing.assert_close(ia.score(ro, idx).reward, ib.score(ro, idx).reward, rtol=0, atol=1e-5)
 
 
 @pytest.mark.parametrize('lora', [False, True])
@@ -183,7 +184,7 @@ def test_logit_chunk_same_loss_and_gradient(tmp_path):
         tr.model.train(); tr.opt.zero_grad(set_to_none=True)
         loss = tr.loss(ro, s, _all(ro))[0]
         loss.backward()
-        out.append((loss.detach(), s['base_logp'], s['hidden'], {n: p.grad.clone() for n, p in _policy_params(tr).items()}))
+        out.append((loss.detach(), s.base_logp, s.hidden, {n: p.grad.clone() for n, p in _policy_params(tr).items()}))
     (la, ba, ha, ga), (lb, bb, hb, gb) = out
     torch.testing.assert_close(la, lb, rtol=1e-5, atol=1e-7)
     torch.testing.assert_close(ba, bb, rtol=0, atol=1e-4)
@@ -197,7 +198,7 @@ def test_prompt_lengths_count_one_bos():
     tok = toy_tokenizer()                                            # adds <bos> when tokenizing, like Llama 3
     tok.chat_template = ("{{ bos_token }}{% for m in messages %}{{ m['content'] }}\n{% endfor %}"
                          "{% if add_generation_prompt %}a:{% endif %}")   # ... whose template writes <bos> too
-    rows = T.apply_chat_template([{'prompt': '12+3=', 'answer': '15'}, {'prompt': '7+7=', 'answer': '14'}], tok)
+    rows = apply_chat_template([{'prompt': '12+3=', 'answer': '15'}, {'prompt': '7+7=', 'answer': '14'}], tok)
     bos = tok.bos_token_id
     assert tok(rows[0]['prompt']).input_ids[:2] == [bos, bos]        # the naive count has two
     lens = T.check_prompt_lengths(rows, tok, 100, 10, 1000)

@@ -37,7 +37,7 @@ def test_vllm_resume_is_exact(tmp_path):
     ref, ref_idx = rollouts[2]
     assert idx == ref_idx and ro.response_ids == ref.response_ids
     torch.testing.assert_close(ro.sample_logp, ref.sample_logp, rtol=0, atol=1e-5)
-    assert torch.equal(b.score(ro, idx)['old_logp'], ro.sample_logp.float())   # pi_old: vLLM's own log-probs
+    assert torch.equal(b.score(ro, idx).old_logp, ro.sample_logp.float())   # pi_old: vLLM's own log-probs
     b.fit()
     b.engine.close()
     assert _metrics(tmp_path/'b') == _metrics(tmp_path/'a')[2:]
