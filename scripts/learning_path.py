@@ -23,7 +23,7 @@ STAGES = [  # (label, fill, stroke, [(notebook number, name, what it teaches)])
         ('14', 'creativity', 'α = 0.5')]),
 ]
 INFRA = ('infrastructure (read when you need it)', '#f4f4f4', '#9a9a9a', [
-    ('01', 'charts', 'charts, sliders'), ('15', 'scale', 'GPU recipes'),
+    ('01', 'charts', 'charts, sliders'), ('01a', 'command', 'CLI plumbing'), ('15', 'scale', 'GPU recipes'),
     ('98', 'docs', 'this website'), ('99', 'cli', 'powerflow CLI')])
 MAIN_JOB = '11a'
 
