@@ -222,8 +222,11 @@ def frontier(points, x: str = 'diversity', y: str = 'quality', is_temperature=No
     return dict(pareto=sorted(pareto, key=lambda t: t[x]), points=beyond)
 
 # %% ../nbs/14_creativity.ipynb #2ffd1fc0
-def quality_diversity_chart(points, x: str = 'diversity', y: str = 'quality', title: str = 'Quality × diversity'):
-    "Altair chart: temperature points as a labelled line, other points (methods) as large marks."
+from .charts import chart_png, color_of   # the project's one PNG helper and one colour per method
+
+def quality_diversity_chart(points, x: str = 'diversity', y: str = 'quality', title: str = 'Quality × diversity',
+                            width: int = 400, height: int = 280):
+    "Altair chart: temperature points as a grey line (its ends and T=1 labelled), methods as marks named in a legend."
     import altair as alt, pandas as pd
     rows = []
     for p in points:
@@ -235,17 +238,24 @@ def quality_diversity_chart(points, x: str = 'diversity', y: str = 'quality', ti
     X = alt.X(f'{x}:Q', title='semantic diversity (×100)' if x == 'diversity' else x, scale=alt.Scale(zero=False))
     Y = alt.Y(f'{y}:Q', title='quality (×100)' if y == 'quality' else y, scale=alt.Scale(zero=False))
     temps, meths = df[df.group == 'temperature'], df[df.group == 'method']
+    if len(temps): temps = temps.assign(labelled=temps.order.isin([temps.order.min(), 1.0, temps.order.max()]))   # no crowding
+    grey = color_of('temperature')
     base = alt.Chart(temps).encode(X, Y)
-    layers = [base.mark_line(color='#4c78a8').encode(order='order:Q'),
-              base.mark_point(filled=True, size=60, color='#4c78a8'),
-              base.mark_text(dx=8, dy=-8, align='left', fontSize=11).encode(text='label:N')]
+    layers = [base.mark_line(color=grey).encode(order='order:Q'),
+              base.mark_point(filled=True, size=50, color=grey),
+              alt.Chart(temps[temps.labelled]).mark_text(dx=7, dy=-7, align='left', fontSize=11, color=grey).encode(X, Y, text='label:N')]
     if len(meths):
-        mb = alt.Chart(meths).encode(X, Y)
-        layers += [mb.mark_point(shape='diamond', filled=True, size=160).encode(color=alt.Color('label:N', title='method', scale=color_scale(meths.label))),
-                   mb.mark_text(dx=10, dy=10, align='left', fontSize=11, fontWeight='bold').encode(text='label:N')]
-    return alt.layer(*layers).properties(title=title, width=420, height=300)
-
-from .charts import chart_png, color_scale   # the project's one PNG helper (also writes `path` when given)
+        names = list(dict.fromkeys(meths.label))
+        color = alt.Color('label:N', title=None, sort=names, legend=alt.Legend(orient='bottom', columns=2),
+                          scale=alt.Scale(domain=names, range=[color_of(n) for n in names]))
+        shapes = ['diamond', 'square', 'triangle-up', 'cross']           # the same method twice: one colour, two shapes
+        shape_of, per_color = [], {}
+        for n in names:
+            i = per_color[color_of(n)] = per_color.get(color_of(n), -1) + 1
+            shape_of.append(shapes[i % len(shapes)])
+        shape = alt.Shape('label:N', sort=names, scale=alt.Scale(domain=names, range=shape_of), title=None)
+        layers.append(alt.Chart(meths).mark_point(filled=True, size=150, opacity=0.9).encode(X, Y, color=color, shape=shape))
+    return alt.layer(*layers).properties(title=title, width=width, height=height)
 
 # %% ../nbs/14_creativity.ipynb #86f87592
 @torch.no_grad()

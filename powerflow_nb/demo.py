@@ -74,7 +74,8 @@ def mean_logz(trainer, prompts) -> float:
 
 # %% ../nbs/11a_demo.ipynb #2a5e8f55
 # one colour per thing across the project: the base model and PowerFlow wear the colours of the charts module (01_charts)
-DEMO_COLORS = {'before': '#4c78a8', 'after': '#54a24b'}
+from .charts import color_of
+DEMO_COLORS = {'before': color_of('base'), 'after': color_of('PowerFlow')}   # the project's colours of the base model and PowerFlow
 METRIC_TITLES = {'accuracy': 'accuracy (monitor only)', 'length_mean': 'mean response length', 'logz_mean': "mean log Z'",
                  'loss': 'loss', 'entropy': 'entropy per token', 'base_logp_per_token': 'log p_base per token'}
 

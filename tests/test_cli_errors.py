@@ -66,3 +66,10 @@ def test_help_still_works():
 def test_unknown_command():
     r = run(['no-such-command'])
     assert r.returncode == 2 and r.stderr.count('\n') == 1 and 'invalid choice' in r.stderr
+
+@pytest.mark.parametrize('cmd', sorted(BAD))
+def test_every_command_keeps_help(cmd, capsys):
+    from powerflow_nb.cli import main
+    with pytest.raises(SystemExit) as e: main([cmd, '--help'])
+    out = capsys.readouterr().out
+    assert e.value.code == 0 and out.startswith(f'usage: powerflow {cmd}'), out[:200]
