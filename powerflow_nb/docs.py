@@ -335,7 +335,11 @@ class _NoShowDocs(_Procs): mode = 'none'
 
 def _proc_one(o):
     "nbdev's per-file docs processor with `_ImportsOnly`, falling back to `_NoShowDocs` (and writing `<page>.error`)"
+    import warnings
     from nbdev import serve_drv
+    # nbdev warns about every mixed cell, printing its whole source; `_ImportsOnly` runs just their imports, so the
+    # warning tells nothing here and would bury the build's real messages
+    warnings.filterwarnings('ignore', message='Found cells containing imports and other code', category=UserWarning)
     src, dst, x = o
     err = Path(str(dst) + '.error')
     err.unlink(missing_ok=True)
