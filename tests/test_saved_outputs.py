@@ -58,7 +58,7 @@ def output_problems(out):
     "Messages for one saved output (empty when clean)"
     found = []
     data = out.get('data') or {}
-    if WIDGET in data and not any(k == 'text/html' or k.startswith('image/') for k in data):
+    if WIDGET in data and not any(k in ('text/html', 'text/markdown') or k.startswith('image/') for k in data):   # what the site shows
         found.append(('a widget placeholder (widget output without a static fallback)', WIDGET))
     texts = list(output_texts(out))
     for what, rx in RULES:
