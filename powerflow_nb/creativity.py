@@ -9,10 +9,10 @@ Docs: https://powerflow-nb.github.io/powerflow_nb/creativity.html.md"""
 # %% auto #0
 __all__ = ['KINDS', 'REPO_ROOT', 'CREATIVE_DIR', 'PROMPTS_PATH', 'SWEEP_PATH', 'DEFAULT_TEMPERATURES', 'TRAIN_PROMPTS_PATH',
            'RUNS_PATH', 'load_prompts', 'words', 'ngrams', 'distinct_n', 'distinct', 'self_bleu', 'embed',
-           'semantic_diversity', 'chat_prompt', 'response_mean_logprob', 'repetition', 'quality_score', 'evaluate',
-           'frontier', 'quality_diversity_chart', 'sample_responses', 'pick_prompts', 'temperature_sweep',
-           'creativity_sweep_main', 'train_prompt_file', 'load_policy', 'run_record', 'creativity_eval',
-           'creativity_eval_main', 'chord_margin', 'margin_interval']
+           'semantic_diversity', 'response_mean_logprob', 'repetition', 'quality_score', 'evaluate', 'frontier',
+           'quality_diversity_chart', 'sample_responses', 'pick_prompts', 'temperature_sweep', 'creativity_sweep_main',
+           'train_prompt_file', 'load_policy', 'run_record', 'creativity_eval', 'creativity_eval_main', 'chord_margin',
+           'margin_interval']
 
 # %% ../nbs/14_creativity.ipynb #bb415bbd
 import json, math, os, re, itertools, warnings
@@ -130,19 +130,18 @@ def semantic_diversity(texts=None, emb=None) -> float:
     return 100 * float((1 - cos).mean())
 
 # %% ../nbs/14_creativity.ipynb #d0cb7e30
-def chat_prompt(tokenizer, prompt: str) -> str:
-    "The user `prompt` wrapped in the model's chat template, ready for the assistant's answer."
-    return tokenizer.apply_chat_template([{'role': 'user', 'content': prompt}], tokenize=False, add_generation_prompt=True)
+from .prompts import apply_chat_template   # the project's one chat-template wrapper (07_prompts)
 
 @torch.no_grad()
 def response_mean_logprob(model, tokenizer, prompts, responses, batch_size: int = 16) -> torch.Tensor:
     "Mean log-prob per response token (nats) under `model`, teacher-forced after the chat-formatted prompt; nan if empty."
     if len(prompts) != len(responses): raise ValueError(f'{len(prompts)} prompts for {len(responses)} responses.')
+    chats = [r['prompt'] for r in apply_chat_template([{'prompt': p} for p in prompts], tokenizer)]
     out = []
     for s in range(0, len(prompts), batch_size):
         seqs = []
-        for p, r in zip(prompts[s:s+batch_size], responses[s:s+batch_size]):
-            pi = tokenizer(chat_prompt(tokenizer, p), add_special_tokens=False)['input_ids']
+        for p, r in zip(chats[s:s+batch_size], responses[s:s+batch_size]):
+            pi = tokenizer(p, add_special_tokens=False)['input_ids']
             ri = tokenizer(r, add_special_tokens=False)['input_ids']
             seqs.append((pi, ri))
         L = max(len(pi) + len(ri) for pi, ri in seqs)
@@ -267,7 +266,7 @@ def sample_responses(model, tokenizer, prompts, temperature: float, k: int = 4, 
     side, tokenizer.padding_side = tokenizer.padding_side, 'left'
     try:
         batch = [p for p in prompts for _ in range(k)]
-        enc = tokenizer([chat_prompt(tokenizer, p['prompt']) for p in batch], return_tensors='pt', padding=True, add_special_tokens=False)
+        enc = tokenizer([r['prompt'] for r in apply_chat_template(batch, tokenizer)], return_tensors='pt', padding=True, add_special_tokens=False)
     finally: tokenizer.padding_side = side
     torch.manual_seed(seed)
     out = model.generate(**enc, do_sample=True, temperature=float(temperature), top_p=1.0, top_k=0,
