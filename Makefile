@@ -37,9 +37,11 @@ $(VLLM_VENV)/.installed:
 	$(VLLM_PY) -m pip install -q "$(VLLM_SPEC)"
 	# their wheels here are CUDA builds that fail to load (nbs/00_paper.ipynb); vLLM's text path does not need them
 	$(VLLM_PY) -m pip uninstall -q -y torchvision torchaudio torchcodec
-	$(VLLM_PY) -m pip install -q fastcore peft accelerate safetensors tokenizers pyyaml tqdm rich pytest pytest-timeout
-	# the project itself, without its (main-environment) dependencies: vLLM's own torch/transformers stay
-	$(VLLM_PY) -m pip install -q --no-deps -e .
+	# the project with its dependencies (reasoning-gym, math-verify, ... : experiments run here with the vLLM engine),
+	# held to vLLM's own torch, transformers and tokenizers
+	$(VLLM_PY) -m pip freeze | grep -iE '^(torch|transformers|tokenizers)==' > $(VLLM_VENV)/constraints.txt
+	$(VLLM_PY) -m pip install -q -e . -c $(VLLM_VENV)/constraints.txt
+	$(VLLM_PY) -m pip install -q pytest pytest-timeout
 	touch $@
 
 vllm-env: $(VLLM_VENV)/.installed  ## the separate vLLM (CPU) environment .venv-vllm, for the vLLM engine and its test
