@@ -7,17 +7,18 @@ Docs: https://powerflow-nb.github.io/powerflow_nb/compare.html.md"""
 
 # %% auto #0
 __all__ = ['METHOD_KINDS', 'BUDGET_KEYS', 'CURVE_KEYS', 'GRID_FILE', 'RESULTS_FILE', 'SELECTION_FILE', 'CLAIMS_DIR',
-           'SELECTION_RULE', 'CODE_FILES', 'PAIRED_NOTE', 'SMOKE', 'Method', 'EvalSpec', 'TuneSpec', 'CostSpec',
-           'CompareConfig', 'describe', 'base_train_config', 'task_prompt_file', 'method_train_config', 'lr_tag',
-           'slug', 'validate_compare', 'parse_compare', 'load_compare', 'stage_eval', 'tuning_rows', 'eval_setup',
-           'eval_policy', 'read_curve', 'fingerprint', 'run_method', 'read_reference', 'read_results', 'unit_key',
-           'line_key', 'Unit', 'all_units', 'select_lrs', 'resolve', 'locked', 'append_line', 'drop_torn_lines',
-           'claim', 'release', 'live_claims', 'cost_plan', 'cost_text', 'code_hash', 'git_commit', 'to_dict',
-           'check_existing', 'read_all', 'run_unit', 'unit_message', 'work_loop', 'spawn_workers', 'write_outputs',
-           'run_compare', 'main_lines', 'summarize', 'summary_markdown', 'base_tuning_score', 'grid_markdown',
-           'paired_diff', 'pairs_of', 'paired_markdown', 'report_markdown', 'smoke_config', 'parse_shard',
-           'compare_main', 'curves_frame', 'curves_chart', 'pass_frame', 'pass_chart', 'quality_diversity_chart',
-           'grid_chart', 'reward_accuracy_frame', 'reward_accuracy_chart', 'response_records', 'paired_gap']
+           'SELECTION_RULE', 'CODE_FILES', 'PAIRED_NOTE', 'SMOKE', 'METRIC_TITLES', 'Method', 'EvalSpec', 'TuneSpec',
+           'CostSpec', 'CompareConfig', 'describe', 'base_train_config', 'task_prompt_file', 'method_train_config',
+           'lr_tag', 'slug', 'validate_compare', 'parse_compare', 'load_compare', 'stage_eval', 'tuning_rows',
+           'eval_setup', 'eval_policy', 'read_curve', 'fingerprint', 'run_method', 'read_reference', 'read_results',
+           'unit_key', 'line_key', 'Unit', 'all_units', 'select_lrs', 'resolve', 'locked', 'append_line',
+           'drop_torn_lines', 'claim', 'release', 'live_claims', 'cost_plan', 'cost_text', 'code_hash', 'git_commit',
+           'to_dict', 'check_existing', 'read_all', 'run_unit', 'unit_message', 'work_loop', 'spawn_workers',
+           'write_outputs', 'run_compare', 'main_lines', 'summarize', 'summary_markdown', 'base_tuning_score',
+           'grid_markdown', 'paired_diff', 'pairs_of', 'paired_markdown', 'report_markdown', 'smoke_config',
+           'parse_shard', 'compare_main', 'curves_frame', 'curves_chart', 'pass_frame', 'pass_chart',
+           'quality_diversity_chart', 'grid_chart', 'reward_accuracy_frame', 'reward_accuracy_chart',
+           'response_records', 'paired_gap']
 
 # %% ../nbs/13_compare.ipynb #06977a8f
 import argparse, contextlib, copy, hashlib, importlib, json, math, os, re, shlex, signal, socket, subprocess, sys, time
@@ -344,8 +345,15 @@ def eval_setup(cc, shared_cfg=None, stage='main'):
     style = ev.answer_style if ev.answer_style != 'auto' else ('tiny' if ev.task == 'addition' else 'auto')
     return rows, check, style, ev.max_new_tokens or shared.max_new_tokens
 
+def _eval_engine(shared, model, tok):
+    "The engine an evaluation samples with: 'hf', or a fresh vLLM engine holding `model`'s current weights."
+    if shared.engine == 'hf': return 'hf'
+    from powerflow_nb.rollout import make_engine
+    return make_engine(shared.engine, model, tok)     # fp32, as the trainer's rollout engine
+
 def eval_policy(model, tok, cc, seed, temperature=None, shared_cfg=None, setup=None, ev=None) -> dict:
-    "Evaluate one policy on the comparison's held-out set (or the set of `setup`, sampled as `ev` says): flat metrics + the 0/1 grid."
+    """Evaluate one policy on the comparison's held-out set (or the set of `setup`, sampled as `ev` says): flat metrics + the
+    0/1 grid. Sampled with the shared config's rollout engine (`train.engine: vllm` evaluates with vLLM too)."""
     from powerflow_nb.eval import evaluate
     from powerflow_nb.answers import extract_answer, maj_at_k, strategy_diversity
     shared = shared_cfg or base_train_config(cc)
@@ -354,8 +362,12 @@ def eval_policy(model, tok, cc, seed, temperature=None, shared_cfg=None, setup=N
         from powerflow_nb.prompts import apply_chat_template
         rows = apply_chat_template(rows, tok)
     ev = ev or cc.eval
-    m = evaluate(model, tok, rows, k=ev.k, check=check, temperature=temperature or ev.temperature, top_p=ev.top_p,
-                 max_new_tokens=mnt, seed=ev.seed + seed, bf16=shared.bf16)
+    eng = _eval_engine(shared, model, tok)
+    try:
+        m = evaluate(model, tok, rows, k=ev.k, check=check, temperature=temperature or ev.temperature, top_p=ev.top_p,
+                     max_new_tokens=mnt, seed=ev.seed + seed, bf16=shared.bf16, engine=eng)
+    finally:
+        if not isinstance(eng, str): eng.close()
     g = m.pop('grids')
     correct = np.asarray(g['correct'])
     answers = [[extract_answer(t, style) for t in ts] for ts in g['texts']]
@@ -387,6 +399,7 @@ def fingerprint(cc, method, seed, stage='main', lr=None) -> str:
     else:                                            # an untrained row depends only on the model and how it is sampled
         c = base_train_config(cc)
         used = {k: getattr(c, k) for k in ('model', 'chat_template', 'bf16', 'max_new_tokens', 'alpha')}
+        if c.engine != 'hf': used['engine'] = c.engine   # the sampler of its evaluation (hf rows keep their old keys)
     d = {'method': asdict(method), 'train_config': used, 'eval': asdict(stage_eval(cc, stage)), 'seed': seed}
     if stage != 'main': d['stage'] = stage
     return hashlib.sha256(json.dumps(d, sort_keys=True).encode()).hexdigest()[:16]
@@ -1101,16 +1114,21 @@ def curves_frame(lines, keys=('accuracy', 'length_mean'), window=5):
                                                                               var_name='metric')
     return raw.merge(smooth, on=['method', 'step', 'metric'])
 
+METRIC_TITLES = {'accuracy': 'training accuracy (batch)', 'length_mean': 'mean response length (tokens)',
+                 'reward': 'reward', 'loss': 'loss', 'entropy': 'entropy (nats/token)', 'logz_mean': "log Z'"}
+
 def curves_chart(lines, keys=('accuracy', 'length_mean'), window=5, order=None):
     "Training accuracy and length per method over steps (the paper's Figure-3 analogue): smoothed lines over faint raw ones."
     import altair as alt
     df = curves_frame(lines, keys, window)
-    color = alt.Color('method:N', scale=color_scale(_names(df.method, order)), legend=alt.Legend(title=None))
+    df['metric'] = df.metric.map(lambda k: METRIC_TITLES.get(k, k))
+    color = alt.Color('method:N', scale=color_scale(_names(df.method, order)), legend=alt.Legend(title=None, symbolOpacity=1))
     base = alt.Chart().encode(x=alt.X('step:Q'), color=color)
     raw = base.mark_line(opacity=0.25, strokeWidth=1).encode(y=alt.Y('raw:Q', scale=alt.Scale(zero=False), title=None))
     smooth = base.mark_line(strokeWidth=2).encode(y=alt.Y('value:Q', scale=alt.Scale(zero=False), title=None))
     return alt.layer(raw, smooth, data=df).properties(width=260, height=180).facet(
-        column=alt.Column('metric:N', title=None, header=alt.Header(labelFontSize=12))).resolve_scale(y='independent')
+        column=alt.Column('metric:N', title=None, sort=[METRIC_TITLES.get(k, k) for k in keys],
+                          header=alt.Header(labelFontSize=12))).resolve_scale(y='independent')
 
 def pass_frame(lines):
     "DataFrame (method, n, pass, se): unbiased pass@n from every run's saved grid, mean over seeds (SE across seeds)."

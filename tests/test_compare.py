@@ -124,3 +124,25 @@ def test_length_experiment_smoke(tmp_path):
         if l['method'] != 'base': assert [c['step'] for c in l['curve']] == [1, 2] and l['lr'] == 2e-4
     assert yaml.safe_load((out/'config.yaml').read_text())['model'] == 'data/tinylm_mixed'
     assert '| PowerFlow − TB-traj |' in (out/'summary.md').read_text()
+
+
+def test_smollm2_experiment_smoke(tmp_path):
+    """The SmolLM2 comparison's smoke run on the real model, with the HF engine (vLLM lives in .venv-vllm) and a short
+    token budget: the grid (base + PowerFlow at 2 lrs), the selection, then base and PowerFlow at 2 seeds; the runs are
+    LoRA runs, evaluated with reasoning-gym's scorer on the chat-templated held-out problems."""
+    from powerflow_nb.compare import compare_main
+    out = tmp_path/'out'
+    assert compare_main(['--config', str(ROOT/'configs'/'compare_smollm2.yaml'), '--smoke', '--out', str(out), '--no-progress',
+                         '--runs-root', str(tmp_path/'runs'), '--set', 'train.engine=hf', 'train.max_new_tokens=12',
+                         'eval.max_new_tokens=12']) == 0
+    grid, lines = _lines(out/'lr_grid.jsonl'), _lines(out/'results.jsonl')
+    assert sorted((l['method'], l.get('lr')) for l in grid) == [('PowerFlow', 1e-4), ('PowerFlow', 3e-4), ('base', None)]
+    assert sorted((l['method'], l['seed']) for l in lines) == sorted((m, s) for m in ('base', 'PowerFlow') for s in (0, 1))
+    sel = json.loads((out/'lr_selection.json').read_text())
+    pf = [l for l in lines if l['method'] == 'PowerFlow']
+    assert all(l['lr'] in (1e-4, 3e-4) and l['lr'] == pf[0]['lr'] for l in pf) and 'PowerFlow' in json.dumps(sel)
+    for l in lines:
+        assert l['metrics']['n_problems'] == 8 and l['metrics']['k'] == 4 and 0 < l['metrics']['mean_length'] <= 12
+        assert l['metrics']['example'].startswith('<|im_start|>system')       # the chat template reached the evaluation
+    run = yaml.safe_load((Path(pf[0]['run_dir'])/'config.yaml').read_text())
+    assert (run['model'], run['lora'], run['alpha'], run['check']) == ('smollm2', True, 2.0, 'rg:basic_arithmetic')

@@ -90,6 +90,7 @@ DATA_WRITERS = {
     'data/results/references_tiny.json': '12_references.ipynb', 'data/results/inversion_rate_tiny.json': '12_references.ipynb',
     'data/results/demo': '11a_demo.ipynb',
     'data/results/compare': '13_compare.ipynb', 'data/results/length_targets.json': '13_compare.ipynb',
+    'data/results/smollm2_task_probe': '13_compare.ipynb',
     'data/creative/prompts.jsonl': 'input', 'data/creative/train_prompts.jsonl': 'input', 'data/creative/README.md': 'input',
     'data/creative': '14_creativity.ipynb',
     'data/results/plan_check.json': '15_scale.ipynb',
