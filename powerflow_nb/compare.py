@@ -18,7 +18,7 @@ __all__ = ['METHOD_KINDS', 'BUDGET_KEYS', 'CURVE_KEYS', 'GRID_FILE', 'RESULTS_FI
            'grid_markdown', 'paired_diff', 'pairs_of', 'paired_markdown', 'report_markdown', 'smoke_config',
            'parse_shard', 'compare_main', 'curves_frame', 'curves_chart', 'pass_frame', 'pass_chart',
            'quality_diversity_chart', 'grid_chart', 'reward_accuracy_frame', 'reward_accuracy_chart',
-           'response_records', 'paired_gap']
+           'response_records']
 
 # %% ../nbs/13_compare.ipynb #06977a8f
 import argparse, contextlib, copy, hashlib, importlib, json, math, os, re, shlex, signal, socket, subprocess, sys, time
@@ -346,10 +346,10 @@ def eval_setup(cc, shared_cfg=None, stage='main'):
     return rows, check, style, ev.max_new_tokens or shared.max_new_tokens
 
 def _eval_engine(shared, model, tok):
-    "The engine an evaluation samples with: 'hf', or a fresh vLLM engine holding `model`'s current weights."
+    "The engine an evaluation samples with: 'hf', or the process's vLLM engine with `model`'s weights pushed into it."
     if shared.engine == 'hf': return 'hf'
     from powerflow_nb.rollout import make_engine
-    return make_engine(shared.engine, model, tok)     # fp32, as the trainer's rollout engine
+    return make_engine(shared.engine, model, tok)     # the trainer's own engine, if this process trained (fp32)
 
 def eval_policy(model, tok, cc, seed, temperature=None, shared_cfg=None, setup=None, ev=None) -> dict:
     """Evaluate one policy on the comparison's held-out set (or the set of `setup`, sampled as `ev` says): flat metrics + the
@@ -362,12 +362,8 @@ def eval_policy(model, tok, cc, seed, temperature=None, shared_cfg=None, setup=N
         from powerflow_nb.prompts import apply_chat_template
         rows = apply_chat_template(rows, tok)
     ev = ev or cc.eval
-    eng = _eval_engine(shared, model, tok)
-    try:
-        m = evaluate(model, tok, rows, k=ev.k, check=check, temperature=temperature or ev.temperature, top_p=ev.top_p,
-                     max_new_tokens=mnt, seed=ev.seed + seed, bf16=shared.bf16, engine=eng)
-    finally:
-        if not isinstance(eng, str): eng.close()
+    m = evaluate(model, tok, rows, k=ev.k, check=check, temperature=temperature or ev.temperature, top_p=ev.top_p,
+                 max_new_tokens=mnt, seed=ev.seed + seed, bf16=shared.bf16, engine=_eval_engine(shared, model, tok))
     g = m.pop('grids')
     correct = np.asarray(g['correct'])
     answers = [[extract_answer(t, style) for t in ts] for ts in g['texts']]
@@ -1218,10 +1214,3 @@ def response_records(model, tok, rows, check='addition', k=8, max_new_tokens=72,
     sc = self_certainty(model, ro, pad_id=tok.pad_token_id or 0).tolist()
     return [dict(problem=p, text=t, correct=bool(chk(t, rows[p]['answer'])), length=int(n), self_certainty=float(s))
             for p, t, n, s in zip(ro.prompt_index.tolist(), ro.texts, ro.lengths.tolist(), sc)]
-
-# %% ../nbs/13_compare.ipynb #e3957cad
-def paired_gap(lines, a, b, k) -> tuple[float, float, int]:
-    "(mean, SE, seeds) over seeds of avg@k(a) - avg@k(b), in points, for the seeds both methods have."
-    by = {(l['method'], l['seed']): l['metrics'][f'avg@{k}'] for l in main_lines(lines) if f'avg@{k}' in l['metrics']}
-    d = [100 * (by[(a, s)] - by[(b, s)]) for (m, s) in by if m == a and (b, s) in by]
-    return _mean_se(d)

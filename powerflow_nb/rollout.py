@@ -529,7 +529,8 @@ class VLLMEngine:
         return time.time() - t0
 
     def close(self):
-        "Free the engine (and the temporary model folder)"
+        "Free the engine (and the temporary model folder); `make_engine` forgets it"
+        for k in [k for k, e in _VLLM_ENGINES.items() if e is self]: del _VLLM_ENGINES[k]
         llm = self.__dict__.pop('llm', None)
         if llm is not None:
             with contextlib.suppress(Exception): llm.llm_engine.engine_core.shutdown()
@@ -537,11 +538,27 @@ class VLLMEngine:
         if getattr(self, '_tmp', None) is not None: self._tmp.cleanup(); self._tmp = None
 
 # %% ../nbs/08_rollout.ipynb #52d6322b
+import hashlib, json
+_VLLM_ENGINES = {}   # one in-process vLLM engine per (architecture, options): see the prose above
+
+def _engine_key(model, kw):
+    cfg = getattr(model, 'config', None)
+    arch = json.dumps(cfg.to_dict(), sort_keys=True, default=str) if cfg is not None else str(model)
+    return hashlib.sha256((arch + json.dumps(kw, sort_keys=True, default=str)).encode()).hexdigest()
+
 def make_engine(name: str, model, tokenizer, **kw):
-    "A rollout engine by name: 'hf' (`HFEngine`) or 'vllm' (`VLLMEngine`, needs `make vllm-env`)"
+    "A rollout engine by name: 'hf' (`HFEngine`) or 'vllm' (`VLLMEngine`, one per process, holding `model`'s weights; needs `make vllm-env`)"
     if name == 'hf': return HFEngine(model, tokenizer, **kw)
-    if name == 'vllm': return VLLMEngine(model, tokenizer, **kw)
-    raise ValueError(f"unknown rollout engine {name!r}: use 'hf' or 'vllm'")
+    if name != 'vllm': raise ValueError(f"unknown rollout engine {name!r}: use 'hf' or 'vllm'")
+    if isinstance(model, (str, Path)): return VLLMEngine(model, tokenizer, **kw)       # a folder: its own engine
+    key = _engine_key(model, kw)
+    eng = _VLLM_ENGINES.get(key)
+    if eng is not None and getattr(eng, 'llm', None) is not None:
+        eng.tokenizer = tokenizer; eng.push_weights(model)
+        return eng
+    for other in list(_VLLM_ENGINES.values()): other.close()    # never two engines alive in one process
+    _VLLM_ENGINES[key] = eng = VLLMEngine(model, tokenizer, **kw)
+    return eng
 
 # %% ../nbs/08_rollout.ipynb #09dc74db
 from .command import Parser, command

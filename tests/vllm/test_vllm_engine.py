@@ -18,6 +18,7 @@ from powerflow_nb.rollout import (HFEngine, VLLMEngine, SamplingConfig, response
 
 TINY = Path(__file__).resolve().parents[2]/'data'/'tinylm'
 THREADS = torch.get_num_threads()
+ENGINE_KW = dict(dtype='float32', seed=0)
 
 import sys; sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from test_rollout_sampling import sampling_logp as _sampling_logp   # the HF teacher-forcing reference
@@ -38,11 +39,11 @@ def _task():
 @pytest.fixture(scope='module')
 def setup():
     model, tok, prompts, refs, check, max_new = _task()
-    eng = VLLMEngine(model, tok, dtype='float32', seed=0)
+    eng = make_engine('vllm', model, tok, **ENGINE_KW)     # the process's one engine (tests may replace it)
     print(f'\nvLLM engine start: {eng.start_seconds:.1f} s ({"tinylm" if refs else "random toy model"})')
-    yield dict(model=model, tok=tok, prompts=prompts, refs=refs, check=check, max_new=max_new, eng=eng,
-               hf=HFEngine(model, tok))
-    eng.close()
+    d = dict(model=model, tok=tok, prompts=prompts, refs=refs, check=check, max_new=max_new, eng=eng, hf=HFEngine(model, tok))
+    yield d
+    d['eng'].close()
 
 
 def _per_token_err(model, ro):
@@ -243,14 +244,16 @@ def test_prompts_longer_than_one_scheduler_step(setup):
     split over two steps ('CPU Generator does not use offset'). The engine now sends requests in batches that each fit
     a step (`request_batches`), and the samples are the same as with a budget that holds the whole rollout."""
     s = setup
-    small = VLLMEngine(s['model'], s['tok'], dtype='float32', seed=0, max_num_batched_tokens=64, max_num_seqs=8)
+    prompts, cfg = s['prompts'][:16], SamplingConfig(k=4, max_new_tokens=s['max_new'], seed=3)
+    ref = s['eng'].generate(prompts, cfg)
+    small = make_engine('vllm', s['model'], s['tok'], **ENGINE_KW, max_num_batched_tokens=64, max_num_seqs=8)
     try:
-        prompts, cfg = s['prompts'][:16], SamplingConfig(k=4, max_new_tokens=s['max_new'], seed=3)
+        assert s['eng'].__dict__.get('llm') is None            # other options: the old engine was closed first
         lens = [len(x) for x in small.encode(prompts)]
         assert sum(lens) * cfg.k > 64                                     # the old single call split prompts
         batches = small.request_batches([n for n in lens for _ in range(cfg.k)])
         assert len(batches) > 1 and all(b - a <= 8 for a, b in batches)
-        ro, ref = small.generate(prompts, cfg), s['eng'].generate(prompts, cfg)
+        ro = small.generate(prompts, cfg)
         assert len(ro) == 16 * cfg.k
         same = sum(a == b for a, b in zip(ro.response_ids, ref.response_ids))
         print(f'{len(batches)} generate calls; {same} of {len(ro)} samples identical to the one-call rollout')
@@ -259,3 +262,20 @@ def test_prompts_longer_than_one_scheduler_step(setup):
             small.generate(['1' * 70], SamplingConfig(k=1, max_new_tokens=8))   # fits the context (128), not a step
     finally:
         small.close()
+        s['eng'] = make_engine('vllm', s['model'], s['tok'], **ENGINE_KW)
+
+
+def test_make_engine_keeps_one_engine_per_process(setup):
+    """Two in-process vLLM engines break each other (closing one left the other failing with 'pipeline model parallel
+    group is not initialized': a comparison worker that trained a unit, evaluated it with a second engine and moved on
+    died this way). make_engine keeps one engine per process and pushes each new model's weights into it."""
+    s = setup
+    a = make_engine('vllm', s['model'], s['tok'], **ENGINE_KW)
+    assert a is s['eng']
+    new = _perturbed(s['model'], scale=0.5, seed=3)
+    b = make_engine('vllm', new, s['tok'], **ENGINE_KW)
+    assert b is a                                               # the same engine, now holding `new`'s weights
+    ro = b.generate(s['prompts'][:4], SamplingConfig(k=2, max_new_tokens=s['max_new'], seed=1))
+    per_tok, _ = _per_token_err(new, ro)
+    assert per_tok < 5e-5                                       # it samples from the new weights
+    b.push_weights(s['model'])
