@@ -93,6 +93,7 @@ DATA_WRITERS = {
     'data/results/smollm2_task_probe': '13_compare.ipynb',
     'data/creative/prompts.jsonl': 'input', 'data/creative/train_prompts.jsonl': 'input', 'data/creative/README.md': 'input',
     'data/creative': '14_creativity.ipynb',
+    'data/creative/knobs/train_prompts.jsonl': 'input', 'data/creative/knobs': '14_creativity.ipynb',
     'data/results/plan_check.json': '15_scale.ipynb',
     'data/math_sample.jsonl': 'input',
 }
