@@ -16,11 +16,7 @@
 # results: it needs OUT and RUNS outside data/creative/knobs).
 # Cost (measured numbers, configs/creative_smollm2_knobs.yaml): ~7,800 s (2.2 h) at WORKERS=1, ~4,900 s at WORKERS=2.
 set -euo pipefail
-cd "$(dirname "$0")/.."
-export OMP_NUM_THREADS=1 MKL_NUM_THREADS=1
-# this checkout's library, also in a git worktree whose .venv is shared with another checkout (editable install)
-export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}"
-PF=${PF:-.venv/bin/powerflow}
+source "$(dirname "$0")/experiment_env.sh"
 WORKERS=${WORKERS:-1}
 OUT=${OUT:-data/creative/knobs}
 RUNS=${RUNS:-runs/creative_knobs}

@@ -10,11 +10,7 @@
 # goes to runs/experiments/<name>.log. Environment: WORKERS (default 2), PF (default .venv/bin/powerflow),
 # ALLOW_DIRTY=1 to run with uncommitted library or config changes (the rows then record "+dirty").
 set -euo pipefail
-cd "$(dirname "$0")/.."
-export OMP_NUM_THREADS=1 MKL_NUM_THREADS=1
-# this checkout's library, also in a git worktree whose .venv is shared with another checkout (editable install)
-export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}"
-PF=${PF:-.venv/bin/powerflow}
+source "$(dirname "$0")/experiment_env.sh"
 WORKERS=${WORKERS:-2}
 which=${1:-all}
 if [[ -n "$(git status --porcelain -- powerflow_nb configs nbs)" && "${ALLOW_DIRTY:-0}" != 1 ]]; then
