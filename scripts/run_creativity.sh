@@ -42,7 +42,7 @@ if [[ -n "$(git status --porcelain -- powerflow_nb configs scripts/run_creativit
   exit 2
 fi
 mkdir -p "$OUT" "$RUNS"
-commit="$(git rev-parse --short HEAD)$([[ -n "$(git status --porcelain -- powerflow_nb configs scripts/run_creativity.sh)" ]] && echo +dirty)"
+commit="$(git rev-parse --short HEAD)$([[ -n "$(git status --porcelain -- powerflow_nb configs scripts/run_creativity.sh)" ]] && echo +dirty || true)"
 echo "WORKERS=$WORKERS SMOKE=${SMOKE:-0} OUT=$OUT RUNS=$RUNS $0 $*  # git $commit, started $(date -u '+%Y-%m-%d %H:%M:%S UTC')" >> "$OUT/command.txt"
 exec > >(tee -a "$RUNS/log.txt") 2>&1
 echo "== scripts/run_creativity.sh at git $commit, $(date -u '+%Y-%m-%d %H:%M:%S UTC')"
