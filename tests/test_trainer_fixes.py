@@ -217,3 +217,42 @@ def test_vllm_memory_fraction_is_a_checked_config_field():
     assert cfg.engine == 'vllm'                                   # the paper's engine, in the shipped recipe
     rows = [r for r in memory_plan(cfg, gpus=8)['rows'] if 'vLLM' in r['component']]
     assert rows and 'vllm_gpu_memory_utilization' in rows[0]['note'] and rows[0]['gib'] == 0.25 * 80
+
+
+# ---- LoRA checkpoints hold the adapters, not the frozen base
+def test_lora_checkpoint_holds_trainable_weights_and_resumes_exactly(tmp_path):
+    """A LoRA checkpoint used to hold the whole model (557 MB per SmolLM2 checkpoint, the frozen base included: 6.5 GB
+    in one smoke test, which filled CI's disk); it holds the trainable weights only, and a resume from it ends with
+    exactly the weights of the run that was not interrupted."""
+    import json, shutil
+    from safetensors import safe_open
+    from safetensors.torch import load_file
+    a, b = tmp_path/'a', tmp_path/'b'
+    cfg = _cfg(a, steps=4, save_every=2, lora=True, lora_r=4, logz='scalar', lr=1e-2, prompts_per_step=1, k=2,
+               max_new_tokens=24)
+    tr = Trainer(cfg); tr.fit()
+    ck = a/'run'/'checkpoints'/'step_000002'
+    with safe_open(str(ck/'model.safetensors'), 'pt') as f: saved = set(f.keys())
+    trainable = {n for n, p in tr.model.named_parameters() if p.requires_grad}
+    assert saved == trainable and all('lora_' in n for n in saved), sorted(saved - trainable)[:3]
+    shutil.copytree(a/'run', b/'run')                                # the same run, stopped after step 2
+    shutil.rmtree(b/'run'/'checkpoints'/'step_000004'); shutil.rmtree(b/'run'/'final')
+    r = Trainer(TrainConfig(**{**cfg.to_dict(), 'out_dir': str(b/'run')}))
+    assert r.start_step == 2
+    r.fit()
+    wa, wb = load_file(a/'run'/'final'/'model.safetensors'), load_file(b/'run'/'final'/'model.safetensors')
+    assert wa.keys() == wb.keys() and all(torch.equal(wa[k], wb[k]) for k in wa)
+    drop = lambda p: [{k: v for k, v in json.loads(l).items() if k not in ('tokens_per_s', 'time_s')}
+                      for l in p.read_text().splitlines()]
+    assert drop(a/'run'/'metrics.jsonl') == drop(b/'run'/'metrics.jsonl')
+
+
+def test_checkpoint_missing_trainable_weights_is_refused(tmp_path):
+    "A checkpoint whose weights do not cover the trainable parameters is refused in one line, not half-loaded."
+    from safetensors.torch import load_file, save_file
+    cfg = _cfg(tmp_path, steps=2, save_every=2, lora=True, lora_r=4, logz='scalar', prompts_per_step=1, k=2,
+               max_new_tokens=24)
+    Trainer(cfg).fit()
+    f = tmp_path/'run'/'checkpoints'/'step_000002'/'model.safetensors'
+    w = load_file(f); w.pop(sorted(w)[0]); save_file(w, f)
+    with pytest.raises(ValueError, match='lacks 1 trainable weight'): Trainer(cfg)
