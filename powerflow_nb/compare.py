@@ -1111,7 +1111,8 @@ def curves_frame(lines, keys=('accuracy', 'length_mean'), window=5):
     return raw.merge(smooth, on=['method', 'step', 'metric'])
 
 METRIC_TITLES = {'accuracy': 'training accuracy (batch)', 'length_mean': 'mean response length (tokens)',
-                 'reward': 'reward', 'loss': 'loss', 'entropy': 'entropy (nats/token)', 'logz_mean': "log Z'"}
+                 'reward': 'reward', 'loss': 'loss', 'entropy': 'entropy (nats/token)', 'logz_mean': "log Z'",
+                 'finished_frac': 'finished before the token budget (batch)'}
 
 def curves_chart(lines, keys=('accuracy', 'length_mean'), window=5, order=None):
     "Training accuracy and length per method over steps (the paper's Figure-3 analogue): smoothed lines over faint raw ones."
