@@ -55,22 +55,20 @@ def demo_config(overrides=()):
 # %% ../nbs/11a_demo.ipynb #3a34dfe3
 @torch.no_grad()
 def mean_logz(trainer, prompts) -> float:
-    "Mean learned log Z'(q) over `prompts` (NaN for the parameter-free group estimate)."
-    lz = trainer.logz
-    if lz.module is None: return float('nan')
-    module = trainer.acc.unwrap_model(lz.module)
-    if lz.kind == 'scalar': return float(module())
-    if lz.kind == 'table': return float(module.table.mean())
-    from powerflow_nb.rollout import base_scores
-    from powerflow_nb.rollout import Rollout
-    tok = trainer.tok
+    "Mean learned log Z'(q) over `prompts` (NaN where none is learned: the group estimate, or a baseline)."
+    if trainer.logz is None: return float('nan')
+    from powerflow_nb.rollout import Rollout, base_scores
+    from powerflow_nb.trainer import sample_log_z
+    if trainer.cfg.logz != 'mlp':   # scalar: its value; table: its mean over the training prompts (it knows no others)
+        return float(sample_log_z(trainer.logz, torch.arange(len(trainer.rows))).float().mean())
+    tok, n = trainer.tok, len(prompts)
     ids = [tok(p).input_ids for p in prompts]
-    n = len(prompts)
     ro = Rollout(prompts=list(prompts), prompt_index=torch.arange(n), prompt_ids=ids, response_ids=[[] for _ in ids],
                  texts=['']*n, lengths=torch.zeros(n, dtype=torch.long), finished=torch.zeros(n, dtype=torch.bool),
                  sample_logp=None)
-    h = base_scores(trainer.base_model, ro, tok.pad_token_id)[1]   # the features the trainer feeds the head
-    return float(module(hidden=h[:, None, :]).mean())
+    with trainer.autocast():   # the features the trainer feeds the head: the base model's prompt states
+        feats = base_scores(trainer.base_model, ro, tok.pad_token_id)[1].float()
+    return float(sample_log_z(trainer.logz, torch.arange(n), feats).float().mean())
 
 # %% ../nbs/11a_demo.ipynb #2a5e8f55
 # one colour per thing across the project: the base model and PowerFlow wear the colours of the charts module (01_charts)
