@@ -346,6 +346,7 @@ def load_plan_configs(path, overrides=()) -> list:
         else: cfg = TrainConfig() if base == 'default' else TrainConfig.load(base)
         update_config(cfg, d.get('train') or {}, f'{p} train')
         update_config(cfg, m['train'], f"{p} method {m.get('name')}")
+        if d.get('model'): cfg.model = d['model']          # the comparison's model, as `powerflow compare` sets it
         out.append((str(m.get('name', '?')), _apply_overrides(cfg, overrides)))
     if not out: raise ValueError(f"{p}: no method trains a model, nothing to plan")
     return out

@@ -44,6 +44,7 @@ def test_comparison_config_plans_every_trained_method():
     d = json.loads(plan('--config', CFG/'compare_smollm2.yaml', '--device', 'cpu', '--json').stdout)
     assert set(d['methods']) == {'PowerFlow', 'GRPO', 'TTRL'} and d['lora']
     assert d['method'] == 'PowerFlow'      # needs the base log-probs and the log Z' features: the most memory
+    assert d['model'] == 'smollm2' and d['arch']['layers'] == 30   # the comparison's own model, not the default one
 
 
 def test_qwen_recipe_fits_80gb_per_gpu_with_its_accelerate_config():
