@@ -95,6 +95,8 @@ DATA_WRITERS = {
     'data/creative': '14_creativity.ipynb',
     'data/creative/knobs/train_prompts.jsonl': 'input', 'data/creative/knobs': '14_creativity.ipynb',
     'data/results/plan_check.json': '15_scale.ipynb',
+    'data/results/main_job_h200': '11a_demo.ipynb',       # the demo command, run on a GPU machine
+    **{f'data/results/smoke_gpu_h200.{x}': '15_scale.ipynb' for x in ('json', 'md', 'txt')},   # scripts/smoke_gpu.py there
     'data/math_sample.jsonl': 'input',
 }
 _re_data = [re.compile(r'data/((?:[\w.{}-]+/?)+)'),                                   # 'data/results/x.json'
