@@ -17,6 +17,10 @@ class CommandError(Exception):
 class Parser(argparse.ArgumentParser):
     "`argparse.ArgumentParser` whose errors raise `CommandError` (one line, via `command`) instead of printing usage."
     def error(self, message): raise CommandError(message)
+    def parse_args(self, args=None, namespace=None):
+        "Options and positional words in any order (`key=value --eval-n 4 key=value`), where argparse allows it."
+        try: return self.parse_intermixed_args(args, namespace)
+        except TypeError: return super().parse_args(args, namespace)   # a REMAINDER positional: plain parsing
 
 def one_line(e: BaseException) -> str:
     "The message of `e` on one line (whitespace runs, newlines included, become one space)."
