@@ -13,8 +13,21 @@ def test_mean_logz_of_every_estimator(logz, tmp_path):
     from powerflow_nb.demo import demo_config, mean_logz
     from powerflow_nb.trainer import Trainer
     cfg = demo_config([f'logz={logz}', 'logz_init=0.25', 'logz_warm_start=false', f'out_dir={tmp_path}'])
-    v = mean_logz(Trainer(cfg), ['12+34=', '5+6='])
+    tr = Trainer(cfg)
+    v = mean_logz(tr, ['12+34=', '5+6='])
     assert math.isnan(v) if logz == 'group' else abs(v - 0.25) < 1e-6, v
+
+
+def test_mean_logz_of_the_mlp_head_reads_each_prompt(tmp_path):
+    "With a head that sees its input, the mean over two prompts is the mean of each prompt's own log Z'."
+    import torch
+    from powerflow_nb.demo import demo_config, mean_logz
+    from powerflow_nb.trainer import Trainer
+    tr = Trainer(demo_config(['logz=mlp', 'logz_warm_start=false', f'out_dir={tmp_path}']))
+    torch.manual_seed(0)
+    with torch.no_grad(): tr.logz.net[-1].weight.normal_()      # the zero-initialised output layer now sees q
+    a, b, ab = mean_logz(tr, ['12+34=']), mean_logz(tr, ['5+6=']), mean_logz(tr, ['12+34=', '5+6='])
+    assert abs(a - b) > 1e-3 and abs(ab - (a + b) / 2) < 1e-5, (a, b, ab)
 
 
 def test_demo_command_end_to_end(tmp_path):
